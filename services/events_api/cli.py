@@ -1,0 +1,140 @@
+"""The `pipeline-events` command: serve the API, run it in dev mode, or start dev infrastructure.
+
+    pipeline-events serve            the API as deployed (settings from PIPELINE_EVENTS_*)
+    pipeline-events dev              the API on this machine with a local Kafka
+    pipeline-events infra kafka      a Kafka broker for development, until Ctrl-C
+    pipeline-events infra postgres   a PostgreSQL server for development, until Ctrl-C
+
+Exit codes: 0 success, 1 a failure the message explains, 2 bad usage.
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+import msgspec
+import uvicorn
+
+from events_api.devstack import DevstackError, start_kafka, start_postgres
+from events_api.settings import ApiSettings, SettingsError, load_settings
+
+KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _serve_api(settings: ApiSettings) -> None:
+    uvicorn.run(
+        "events_api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        root_path=settings.root_path,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=True,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _treat_sigterm_as_interrupt() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so `finally` blocks stop what we started.
+
+    uvicorn re-raises the signal that stopped it once it has shut down; with the default SIGTERM
+    action the process would die there, leaving Kafka running.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _wait_for_interrupt() -> None:
+    """Block until SIGINT or SIGTERM."""
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.pause()
+
+
+def _command_serve(_: argparse.Namespace) -> int:
+    _serve_api(load_settings())
+    return 0
+
+
+def _command_dev(args: argparse.Namespace) -> int:
+    settings = msgspec.structs.replace(load_settings(), host="127.0.0.1", port=args.port)
+    if os.environ.get(KAFKA_ENV):
+        _say(f"Using the Kafka at {os.environ[KAFKA_ENV]} ({KAFKA_ENV}).")
+        _serve_api(settings)
+        return 0
+    with contextlib.ExitStack() as cleanup:
+        workdir = Path(tempfile.mkdtemp(prefix="pipeline-events-dev-kafka-"))
+        kafka = start_kafka(workdir=workdir, progress=_say)
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        cleanup.callback(_say, "Stopped Kafka.")
+        cleanup.callback(kafka.stop)
+        os.environ[KAFKA_ENV] = kafka.bootstrap_servers
+        _say(f"Kafka is ready at {kafka.bootstrap_servers} (data in {workdir}).")
+        _say(f"The API listens on http://127.0.0.1:{settings.port} — Ctrl-C stops everything.")
+        _serve_api(settings)
+    return 0
+
+
+def _command_infra(args: argparse.Namespace) -> int:
+    if args.component == "kafka":
+        workdir = Path(tempfile.mkdtemp(prefix="pipeline-events-kafka-"))
+        with start_kafka(workdir=workdir, progress=_say) as kafka:
+            print(f"{KAFKA_ENV}={kafka.bootstrap_servers}", flush=True)
+            _say(f"Kafka (pid {kafka.process.pid}) runs until Ctrl-C; data in {workdir}.")
+            _wait_for_interrupt()
+    else:
+        with start_postgres() as postgres:
+            print(f"PIPELINE_EVENTS_DATABASE_URL={postgres.dsn}", flush=True)
+            _say(f"PostgreSQL (pid {postgres.process.pid}) runs until Ctrl-C.")
+            _wait_for_interrupt()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per job."""
+    parser = argparse.ArgumentParser(
+        prog="pipeline-events", description="Run data pipelines when messages land on Kafka."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the API (settings from PIPELINE_EVENTS_*)")
+    serve.set_defaults(handler=_command_serve)
+    dev = commands.add_parser("dev", help="the API on this machine, with a local Kafka")
+    dev.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    dev.set_defaults(handler=_command_dev)
+    infra = commands.add_parser("infra", help="start development infrastructure until Ctrl-C")
+    infra.add_argument("component", choices=["kafka", "postgres"])
+    infra.set_defaults(handler=_command_infra)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `pipeline-events` console script."""
+    args = build_parser().parse_args(argv)
+    _treat_sigterm_as_interrupt()
+    try:
+        code: int = args.handler(args)
+    except (DevstackError, SettingsError) as error:
+        _say(f"pipeline-events: {error}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

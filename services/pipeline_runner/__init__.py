@@ -1,0 +1,1 @@
+"""The pipeline runner: decodes the CloudEvents a KafkaSource delivers and runs the steps."""

@@ -1,0 +1,1 @@
+"""Shared models and pure logic of pipeline-events: both services import it; it imports neither."""
