@@ -4,6 +4,7 @@
     pipeline-events dev              the API on this machine with a local Kafka
     pipeline-events infra kafka      a Kafka broker for development, until Ctrl-C
     pipeline-events infra postgres   a PostgreSQL server for development, until Ctrl-C
+    pipeline-events infra kubernetes etcd + kube-apiserver with Knative's CRDs, until Ctrl-C
 
 Exit codes: 0 success, 1 a failure the message explains, 2 bad usage.
 """
@@ -97,12 +98,31 @@ def _command_infra(args: argparse.Namespace) -> int:
             print(f"{KAFKA_ENV}={kafka.bootstrap_servers}", flush=True)
             _say(f"Kafka (pid {kafka.process.pid}) runs until Ctrl-C; data in {workdir}.")
             _wait_for_interrupt()
-    else:
+    elif args.component == "postgres":
         with start_postgres() as postgres:
             print(f"PIPELINE_EVENTS_DATABASE_URL={postgres.dsn}", flush=True)
             _say(f"PostgreSQL (pid {postgres.process.pid}) runs until Ctrl-C.")
             _wait_for_interrupt()
+    else:
+        _run_kubernetes(watch_cache=not args.no_watch_cache)
     return 0
+
+
+def _run_kubernetes(*, watch_cache: bool) -> None:
+    # Imported here: they need the `dev` extra, which deployed images do not install.
+    from events_api.devstack.knative import knative_crds  # noqa: PLC0415
+    from events_api.devstack.kubernetes import start_kubernetes  # noqa: PLC0415
+
+    workdir = Path(tempfile.mkdtemp(prefix="pipeline-events-kubernetes-"))
+    with start_kubernetes(workdir=workdir, watch_cache=watch_cache, progress=_say) as plane:
+        plane.apiserver.install_crds(knative_crds())
+        print(f"KUBECONFIG={plane.apiserver.admin_kubeconfig}", flush=True)
+        _say(
+            f"kube-apiserver (pid {plane.apiserver.process.pid}) at {plane.apiserver.url} and "
+            f"etcd (pid {plane.etcd.process.pid}) run until Ctrl-C; Knative's CRDs are installed; "
+            f"audit log {plane.apiserver.audit_log}."
+        )
+        _wait_for_interrupt()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     dev.set_defaults(handler=_command_dev)
     infra = commands.add_parser("infra", help="start development infrastructure until Ctrl-C")
-    infra.add_argument("component", choices=["kafka", "postgres"])
+    infra.add_argument("component", choices=["kafka", "postgres", "kubernetes"])
+    infra.add_argument(
+        "--no-watch-cache",
+        action="store_true",
+        help="kubernetes: serve watches from etcd, so compacting etcd forces 410 Gone",
+    )
     infra.set_defaults(handler=_command_infra)
     return parser
 
