@@ -7,10 +7,10 @@ tests never skip.
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from events_api.devstack.knative import knative_crds
 from kubernetes_asyncio import client
 
 from events_api.devstack import KafkaServer, PostgresServer, start_kafka, start_postgres
+from events_api.devstack.knative import knative_crds
 from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 from support.knative_controllers import KnativeControllers
 from support.kubernetes import api_client_for, create_namespace
