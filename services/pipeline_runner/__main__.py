@@ -1,0 +1,44 @@
+"""``python -m pipeline_runner``: serve the runner on ``$PORT`` (8080) with uvloop and httptools.
+
+What the Dockerfile's ``uvicorn --factory`` command does, as one Python entry point (the local
+dev backend starts runners this way). Binds ``$HOST`` (default ``0.0.0.0``, as in a pod). An
+invalid runner contract or port stops it with a message and exit status 1.
+"""
+
+import os
+import sys
+
+import uvicorn
+
+from pipeline_models import ContractError
+from pipeline_runner.app import create_app
+
+
+def main() -> int:
+    """Run the server until SIGTERM; return the exit status."""
+    try:
+        app = create_app()
+    except ContractError as error:
+        print(f"pipeline runner: cannot start: {error}", file=sys.stderr)
+        return 1
+    port_text = os.environ.get("PORT", "8080")
+    if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):
+        print(
+            f"pipeline runner: PORT must be a TCP port number, got {port_text!r}", file=sys.stderr
+        )
+        return 1
+    config = uvicorn.Config(
+        app,
+        host=os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 - a pod serves on all interfaces
+        port=int(port_text),
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_config=None,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Admitting events: bounded concurrency, and the drain after SIGTERM.
+
+Every event holds a :class:`Ticket` while it is processed. :meth:`Admission.enter` refuses a new
+event when the pod already processes ``limit`` events (:class:`Overloaded`, a 429 Knative
+retries) or is draining (:class:`ShuttingDown`, a 503). :meth:`Admission.drain` stops taking
+events, waits up to a grace period for the in-flight ones, then cuts the rest by moving their
+deadline to now: their engines cancel their steps and they answer 503, so Knative redelivers
+them to another pod. Nothing is abandoned without an answer.
+"""
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pipeline_runner.errors import Overloaded, ShuttingDown
+
+
+class Ticket:
+    """One admitted event; holds the timeout scope the drain may cut short."""
+
+    def __init__(self) -> None:
+        self.scope: asyncio.Timeout | None = None
+        self.cut = False
+        """True when the drain expired this event's deadline."""
+
+    def watch(self, scope: asyncio.Timeout) -> None:
+        """Let the drain cut the event by expiring ``scope``."""
+        self.scope = scope
+        if self.cut:
+            scope.reschedule(asyncio.get_running_loop().time())
+
+    def expire(self) -> None:
+        """Cut the event now (the drain's grace period is over)."""
+        self.cut = True
+        if self.scope is not None and not self.scope.expired():
+            self.scope.reschedule(asyncio.get_running_loop().time())
+
+
+class Admission:
+    """The pod's in-flight events."""
+
+    def __init__(self, *, limit: int) -> None:
+        self._limit = limit
+        self._tickets: set[Ticket] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.draining = False
+        """True after SIGTERM: readiness fails and new events are refused."""
+
+    @property
+    def in_flight(self) -> int:
+        """Events being processed now."""
+        return len(self._tickets)
+
+    @contextmanager
+    def enter(self) -> Iterator[Ticket]:
+        """Hold a ticket for the duration of one event.
+
+        Raises:
+            ShuttingDown: the pod is draining.
+            Overloaded: ``limit`` events are in flight.
+        """
+        if self.draining:
+            raise ShuttingDown("this runner is shutting down; the event will be redelivered")
+        if len(self._tickets) >= self._limit:
+            raise Overloaded(f"this runner already processes {self._limit} events; retry later")
+        ticket = Ticket()
+        self._tickets.add(ticket)
+        self._idle.clear()
+        try:
+            yield ticket
+        finally:
+            self._tickets.discard(ticket)
+            if not self._tickets:
+                self._idle.set()
+
+    async def drain(self, *, grace_seconds: float) -> None:
+        """Stop admitting, wait up to ``grace_seconds`` for in-flight events, cut the rest."""
+        self.draining = True
+        try:
+            async with asyncio.timeout(grace_seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            for ticket in list(self._tickets):
+                ticket.expire()
+            # Cut events answer as soon as their steps have been cancelled.
+            await self._idle.wait()

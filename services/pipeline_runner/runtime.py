@@ -1,0 +1,218 @@
+"""Everything one runner process owns, wired from its :class:`RunnerConfig`, and the event path.
+
+Per event: admission (bounded concurrency, refused while draining) → the pipeline deadline
+starts → the body is read within ``max_body_bytes`` → the CloudEvent is decoded →
+deduplication → the engine runs the steps → the outcome, or a :class:`RunnerError` for
+:mod:`pipeline_runner.answers` to turn into a status. The process's long-lived resources (the
+http client, the lazily started Kafka producer, the drain task) are created here and closed by
+:meth:`Runtime.close`.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+
+from pipeline_models import RunnerConfig, Step
+from pipeline_runner.admission import Admission, Ticket
+from pipeline_runner.answers import Outcome
+from pipeline_runner.decoding import decode_event
+from pipeline_runner.dedup import Claim, DedupWindow
+from pipeline_runner.egress import (
+    EgressCheck,
+    Resolver,
+    SystemResolver,
+    guarded_client,
+    kubernetes_api_addresses,
+    policy_check,
+)
+from pipeline_runner.engine import Engine, RunReport, Sleep
+from pipeline_runner.errors import (
+    DeadlineExceeded,
+    DuplicateInFlight,
+    EventTooLarge,
+    PipelineFailed,
+    RunnerError,
+    ShuttingDown,
+)
+from pipeline_runner.event import CloudEvent, expression_view
+from pipeline_runner.metrics import RunnerMetrics
+from pipeline_runner.producing import RecordProducer
+from pipeline_runner.steps import build_executors
+
+logger = logging.getLogger("pipeline_runner")
+step_logger = logging.getLogger("pipeline_runner.steps")
+
+
+class Runtime:
+    """The runner's collaborators for one pipeline version, and its event path."""
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        *,
+        env: Mapping[str, str],
+        resolver: Resolver | None = None,
+        egress_check: EgressCheck | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        drain_seconds: float | None = None,
+    ) -> None:
+        settings = config.settings
+        spec = config.pipeline.spec
+        self.config = config
+        self.metrics = RunnerMetrics()
+        self.admission = Admission(limit=event_limit(config))
+        self.dedup: DedupWindow[Outcome | RunnerError] = DedupWindow(settings.dedup, clock=clock)
+        self.producer = RecordProducer(settings.kafka, env=env)
+        check = egress_check or policy_check(
+            settings.egress, kubernetes_api_addresses=kubernetes_api_addresses(env)
+        )
+        self.http = guarded_client(resolver=resolver or SystemResolver(), check=check)
+        self.engine = Engine(
+            steps=spec.steps,
+            graph=config.graph,
+            executors=build_executors(
+                spec.steps,
+                pipeline_id=config.pipeline.pipeline_id,
+                http=self.http,
+                producer=self.producer,
+                logger=step_logger,
+            ),
+            limiter=asyncio.Semaphore(settings.max_concurrency),
+            sleep=sleep,
+        )
+        self._step_types = {step.id: _type_of(step) for step in spec.steps}
+        self._drain_seconds = config.deadline_seconds if drain_seconds is None else drain_seconds
+        self._drain_task: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """False once draining: Knative stops routing here."""
+        return not self.admission.draining
+
+    async def handle_event(
+        self,
+        headers: Iterable[tuple[bytes, bytes]],
+        chunks: AsyncIterable[bytes],
+        *,
+        content_length: int | None,
+    ) -> tuple[Outcome, str]:
+        """Process one event request; return the outcome and the event id.
+
+        Raises:
+            RunnerError: every failure, for :mod:`pipeline_runner.answers` to answer.
+        """
+        loop = asyncio.get_running_loop()
+        deadline_at = loop.time() + self.config.deadline_seconds
+        with self.admission.enter() as ticket:
+            self.metrics.in_flight.inc()
+            try:
+                return await self._within_deadline(
+                    ticket, headers, chunks, content_length=content_length, deadline_at=deadline_at
+                )
+            finally:
+                self.metrics.in_flight.dec()
+
+    async def _within_deadline(
+        self,
+        ticket: Ticket,
+        headers: Iterable[tuple[bytes, bytes]],
+        chunks: AsyncIterable[bytes],
+        *,
+        content_length: int | None,
+        deadline_at: float,
+    ) -> tuple[Outcome, str]:
+        try:
+            async with asyncio.timeout_at(deadline_at) as scope:
+                ticket.watch(scope)
+                body = await read_body(
+                    chunks, content_length=content_length, limit=self.config.settings.max_body_bytes
+                )
+                event = decode_event(headers, body)
+                return await self._run(event, deadline_at=deadline_at), event.id
+        except TimeoutError as error:
+            if not scope.expired():
+                raise
+            if ticket.cut:
+                raise ShuttingDown(
+                    "this runner shut down before the event finished; it will be redelivered"
+                ) from error
+            raise DeadlineExceeded(
+                f"the event did not finish within the pipeline deadline "
+                f"({self.config.deadline_seconds} s)"
+            ) from error
+
+    async def _run(self, event: CloudEvent, *, deadline_at: float) -> Outcome:
+        key = event.dedup_key
+        claim, remembered = self.dedup.claim(key)
+        if claim is Claim.DONE:
+            if isinstance(remembered, RunnerError):
+                raise remembered
+            return Outcome.DUPLICATE
+        if claim is Claim.IN_FLIGHT:
+            raise DuplicateInFlight(
+                f"event {event.id!r} from {event.source!r} is being processed by another delivery"
+            )
+        final: Outcome | RunnerError | None = None
+        try:
+            report = await self.engine.run(expression_view(event), deadline_at=deadline_at)
+            self._count_steps(report)
+            outcome = Outcome.FILTERED if report.filtered else Outcome.SUCCEEDED
+            try:
+                report.raise_for_failures()
+            except PipelineFailed as error:
+                # A permanent failure is final too: a redelivery must get the same answer.
+                final = None if error.retryable else error
+                raise
+            final = outcome
+        finally:
+            self.dedup.release(key, remember=final)
+        return outcome
+
+    def _count_steps(self, report: RunReport) -> None:
+        for step_id, status in report.status.items():
+            self.metrics.steps.labels(step_id, self._step_types[step_id], status.value).inc()
+
+    def start_drain(self) -> asyncio.Task[None]:
+        """Stop taking events and drain the in-flight ones (idempotent; SIGTERM calls it)."""
+        if self._drain_task is None:
+            self.admission.draining = True
+            in_flight = self.admission.in_flight
+            logger.info("draining: no new events; waiting for %d in flight", in_flight)
+            self._drain_task = asyncio.create_task(
+                self.admission.drain(grace_seconds=self._drain_seconds), name="drain"
+            )
+        return self._drain_task
+
+    async def close(self) -> None:
+        """Drain, then close the http client and the Kafka producer; safe to call twice."""
+        await asyncio.shield(self.start_drain())
+        await asyncio.shield(self.producer.close())
+        await asyncio.shield(self.http.aclose())
+
+
+def event_limit(config: RunnerConfig) -> int:
+    """Events one pod processes at once: Knative's ``containerConcurrency``, else the step cap."""
+    concurrency = config.pipeline.spec.options.scaling.container_concurrency
+    return concurrency or config.settings.max_concurrency
+
+
+async def read_body(
+    chunks: AsyncIterable[bytes], *, content_length: int | None, limit: int
+) -> bytes:
+    """Read a request body, refusing one over ``limit`` bytes before and while reading it."""
+    if content_length is not None and content_length > limit:
+        raise EventTooLarge(f"the event is {content_length} bytes; this runner accepts {limit}")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise EventTooLarge(f"the event exceeds {limit} bytes, the most this runner accepts")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _type_of(step: Step) -> str:
+    return type(step).__name__.removesuffix("Step").lower()

@@ -1,0 +1,20 @@
+"""The ``transform`` step: build a JSON value from the event and earlier outputs.
+
+Publishes its rendered ``output`` as ``steps.<id>``.
+"""
+
+from typing import Any
+
+from pipeline_models import TransformStep, compile_value
+from pipeline_runner.steps.rendering import Scope, render_value
+
+
+class TransformExecutor:
+    """Renders a transform step's ``output`` (templates compiled once, at start-up)."""
+
+    def __init__(self, step: TransformStep) -> None:
+        self._output = compile_value(step.output)
+
+    async def __call__(self, scope: Scope) -> Any:
+        """Render the output for one event."""
+        return render_value(self._output, scope)
