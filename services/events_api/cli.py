@@ -5,6 +5,7 @@
     pipeline-events infra kafka      a Kafka broker for development, until Ctrl-C
     pipeline-events infra postgres   a PostgreSQL server for development, until Ctrl-C
     pipeline-events infra kubernetes etcd + kube-apiserver with Knative's CRDs, until Ctrl-C
+    pipeline-events infra prepare    download and build all of the above, start nothing
 
 Exit codes: 0 success, 1 a failure the message explains, 2 bad usage.
 """
@@ -23,7 +24,16 @@ from types import FrameType
 import msgspec
 import uvicorn
 
-from events_api.devstack import DevstackError, start_kafka, start_postgres
+from events_api.auth.errors import AuthConfigError
+from events_api.auth.settings import load_auth_settings
+from events_api.devstack import (
+    DevstackError,
+    ensure_kafka_jars,
+    find_postgres_bindir,
+    start_kafka,
+    start_postgres,
+)
+from events_api.observability import configure_logging
 from events_api.settings import ApiSettings, SettingsError, load_settings
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
@@ -34,6 +44,7 @@ def _say(message: str) -> None:
 
 
 def _serve_api(settings: ApiSettings) -> None:
+    configure_logging(settings.log_level)
     uvicorn.run(
         "events_api.app:create_app",
         factory=True,
@@ -44,6 +55,9 @@ def _serve_api(settings: ApiSettings) -> None:
         loop="uvloop",
         http="httptools",
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # Our JSON logging (configure_logging) stays in place.
+        log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
 
@@ -68,7 +82,10 @@ def _wait_for_interrupt() -> None:
 
 
 def _command_serve(_: argparse.Namespace) -> int:
-    _serve_api(load_settings())
+    settings = load_settings()
+    # Fail here, with the variable named, rather than inside uvicorn's app factory.
+    load_auth_settings()
+    _serve_api(settings)
     return 0
 
 
@@ -103,9 +120,25 @@ def _command_infra(args: argparse.Namespace) -> int:
             print(f"PIPELINE_EVENTS_DATABASE_URL={postgres.dsn}", flush=True)
             _say(f"PostgreSQL (pid {postgres.process.pid}) runs until Ctrl-C.")
             _wait_for_interrupt()
-    else:
+    elif args.component == "kubernetes":
         _run_kubernetes(watch_cache=not args.no_watch_cache)
+    else:
+        _prepare_everything()
     return 0
+
+
+def _prepare_everything() -> None:
+    """Resolve and build every artifact the servers need, so tests start them in seconds."""
+    # Imported here: they need the `dev` extra, which deployed images do not install.
+    from events_api.devstack.knative import build_knative_tools  # noqa: PLC0415
+    from events_api.devstack.kubernetes import ensure_etcd, ensure_kube_apiserver  # noqa: PLC0415
+
+    ensure_kafka_jars(progress=_say)
+    find_postgres_bindir()
+    ensure_etcd(progress=_say)
+    ensure_kube_apiserver(progress=_say)
+    build_knative_tools(progress=_say)
+    _say("Kafka, PostgreSQL, etcd, kube-apiserver and the Knative tools are ready.")
 
 
 def _run_kubernetes(*, watch_cache: bool) -> None:
@@ -137,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     dev.set_defaults(handler=_command_dev)
     infra = commands.add_parser("infra", help="start development infrastructure until Ctrl-C")
-    infra.add_argument("component", choices=["kafka", "postgres", "kubernetes"])
+    infra.add_argument("component", choices=["kafka", "postgres", "kubernetes", "prepare"])
     infra.add_argument(
         "--no-watch-cache",
         action="store_true",
@@ -153,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _treat_sigterm_as_interrupt()
     try:
         code: int = args.handler(args)
-    except (DevstackError, SettingsError) as error:
+    except (DevstackError, SettingsError, AuthConfigError) as error:
         _say(f"pipeline-events: {error}")
         return 1
     except KeyboardInterrupt:

@@ -1,15 +1,19 @@
-"""The API's configuration, read once from the environment into one frozen, typed Struct.
+"""The API's configuration, read once from the environment into frozen, typed Structs.
 
 Each field is documented in the README's settings table; a bad value stops start-up with a message
-naming the variable.
+naming the variable. Authentication settings live in :mod:`events_api.auth.settings` and read
+the `PIPELINE_EVENTS_AUTH_*` variables.
 """
 
 import os
 from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
 ENV_PREFIX = "PIPELINE_EVENTS_"
+
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 class SettingsError(Exception):
@@ -21,29 +25,62 @@ class ApiSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     # Interface and port the HTTP server binds.
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     # Path prefix the ingress serves the API under (e.g. "/events"); "" when served at the root.
     root_path: str = ""
+    # Comma-separated proxy addresses whose X-Forwarded-* headers are trusted ("*" for any).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Log level of the service's own loggers and uvicorn's.
     log_level: str = "info"
     # Seconds to drain in-flight requests after SIGTERM; keep below the pod's grace period.
-    shutdown_grace_seconds: float = 20.0
+    shutdown_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 20.0
+    # Largest request body accepted, in bytes (413 beyond).
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
+    # PostgreSQL DSN of the production store; when empty, SQLite at `sqlite_path` (dev only).
+    database_url: str = ""
+    # The SQLite file used when `database_url` is empty.
+    sqlite_path: str = "pipeline-events.sqlite3"
+
+
+def load_struct(cls: type[T], prefix: str, environ: Mapping[str, str] | None = None) -> T:
+    """Build `cls` from `<prefix><FIELD>` variables; unset ones keep their defaults.
+
+    Tuples are read as comma-separated lists.
+
+    Raises:
+        SettingsError: a variable's value does not fit its field's type or bounds.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        name = prefix + field.name.upper()
+        if name not in env:
+            continue
+        value: Any = env[name]
+        if _is_sequence(field.type):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        try:
+            values[field.name] = msgspec.convert(value, field.type, strict=False)
+        except msgspec.ValidationError as error:
+            raise SettingsError(f"invalid setting {name}: {error}") from error
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"invalid settings ({prefix}*): {error}") from error
+
+
+def _is_sequence(annotation: Any) -> bool:
+    # Annotated[...] wraps the real type; look through it.
+    inner = getattr(annotation, "__origin__", None)
+    if inner is not None and hasattr(annotation, "__metadata__"):
+        return _is_sequence(inner)
+    return inner in (tuple, list)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
-    """Build the settings from `PIPELINE_EVENTS_*` variables; unset ones keep their defaults.
+    """The API's settings from `PIPELINE_EVENTS_*` variables.
 
     Raises:
-        SettingsError: a variable's value does not fit its field's type.
+        SettingsError: a variable is malformed.
     """
-    env = os.environ if environ is None else environ
-    raw: dict[str, str] = {}
-    for field in msgspec.structs.fields(ApiSettings):
-        name = ENV_PREFIX + field.name.upper()
-        if name in env:
-            raw[field.name] = env[name]
-    try:
-        return msgspec.convert(raw, ApiSettings, strict=False)
-    except msgspec.ValidationError as error:
-        # msgspec names the field as `$.port`; point at the variable instead.
-        raise SettingsError(f"invalid setting ({ENV_PREFIX}<FIELD>): {error}") from error
+    return load_struct(ApiSettings, ENV_PREFIX, environ)

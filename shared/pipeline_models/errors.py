@@ -79,6 +79,7 @@ class ErrorCode(StrEnum):
     VERSION_NOT_FOUND = "version_not_found"
     TRIGGER_NOT_FOUND = "trigger_not_found"
     INVALID_VERSION = "invalid_version"
+    INVALID_PARAMETER = "invalid_parameter"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"

@@ -18,5 +18,5 @@ def test_variables_are_converted_to_their_types() -> None:
 
 
 def test_a_malformed_value_names_the_field() -> None:
-    with pytest.raises(SettingsError, match=r"port"):
+    with pytest.raises(SettingsError, match=r"PIPELINE_EVENTS_PORT"):
         load_settings({"PIPELINE_EVENTS_PORT": "eighty"})
