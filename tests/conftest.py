@@ -24,4 +24,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give every asyncio test the leak check (hypothesis tests stay fixture-free)."""
     for item in items:
         if item.get_closest_marker("asyncio") is not None and isinstance(item, pytest.Function):
-            item.fixturenames.append("_fail_on_leaked_tasks")
+            # First in, last out: the check runs after every other fixture has torn down.
+            item.fixturenames.insert(0, "_fail_on_leaked_tasks")

@@ -8,6 +8,7 @@ tests pass settings and collaborators in.
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,17 +22,34 @@ from events_api.auth.authenticator import Authenticator, open_authenticator
 from events_api.auth.settings import AuthSettings, load_auth_settings
 from events_api.context import AppContext
 from events_api.error_handlers import EXCEPTION_HANDLERS
+from events_api.events import TriggerService
 from events_api.observability import Metrics, RequestObservation
 from events_api.openapi import build_openapi
 from events_api.pipelines import PipelineService
 from events_api.responses import json_response
+from events_api.routes import events as events_routes
 from events_api.routes import pipelines
 from events_api.settings import ApiSettings, load_settings
 from events_api.store.factory import open_store
 from events_api.store.protocol import PipelineStore
+from events_api.triggers.knative.opening import open_knative_backend
+from events_api.triggers.knative.settings import load_knative_settings
+from events_api.triggers.protocol import TriggerBackend
 
 StoreOpener = Callable[[ApiSettings], AbstractAsyncContextManager[PipelineStore]]
 AuthenticatorOpener = Callable[[], AbstractAsyncContextManager[Authenticator]]
+TriggerOpener = Callable[[ApiSettings], AbstractAsyncContextManager[TriggerBackend | None]]
+
+
+@contextlib.asynccontextmanager
+async def _open_configured_triggers(settings: ApiSettings) -> AsyncIterator[TriggerBackend | None]:
+    if settings.trigger_backend == "none":
+        yield None
+        return
+    async with open_knative_backend(
+        load_knative_settings(), kubeconfig=settings.kubeconfig or None
+    ) as backend:
+        yield backend
 
 
 def _open_configured_store(settings: ApiSettings) -> AbstractAsyncContextManager[PipelineStore]:
@@ -46,8 +64,12 @@ async def healthz(_: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: false until start-up finished, and again once shutdown began."""
-    if request.app.state.ready:
+    """Readiness: false until start-up finished and the trigger cache synced, and again once
+    shutdown began."""
+    context: AppContext | None = getattr(request.app.state, "context", None)
+    backend = context.triggers if context is not None else None
+    synced = backend is None or backend.ready
+    if request.app.state.ready and synced:
         return json_response({"ready": True})
     return json_response({"ready": False}, status_code=503)
 
@@ -73,6 +95,7 @@ def create_app(
     auth_settings: AuthSettings | None = None,
     store: StoreOpener = _open_configured_store,
     authenticator: AuthenticatorOpener | None = None,
+    triggers: TriggerOpener = _open_configured_triggers,
 ) -> Starlette:
     """Build the API application.
 
@@ -81,6 +104,7 @@ def create_app(
         auth_settings: authentication settings; read from `PIPELINE_EVENTS_AUTH_*` when omitted.
         store: opens the pipeline store for the application's lifetime.
         authenticator: opens the authenticator; by default built from `auth_settings`.
+        triggers: opens the trigger backend (None: the events endpoints answer 503).
     """
     settings = settings or load_settings()
     if authenticator is None:
@@ -93,12 +117,26 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with store(settings) as opened_store, open_auth() as opened_auth:
+        async with (
+            store(settings) as opened_store,
+            open_auth() as opened_auth,
+            triggers(settings) as backend,
+        ):
+            events = None
+            if backend is not None:
+                events = TriggerService(
+                    opened_store,
+                    backend,
+                    clock=lambda: datetime.now(UTC),
+                    max_wait_seconds=settings.status_wait_max_seconds,
+                )
             app.state.context = AppContext(
                 settings=settings,
                 store=opened_store,
                 authenticator=opened_auth,
                 pipelines=PipelineService(opened_store),
+                events=events,
+                triggers=backend,
             )
             app.state.ready = True
             try:
@@ -114,6 +152,7 @@ def create_app(
             Route("/metrics", metrics),
             Route("/openapi.json", openapi),
             *pipelines.ROUTES,
+            *events_routes.ROUTES,
         ],
         middleware=[Middleware(RequestObservation, metrics=app_metrics)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -33,6 +33,7 @@ from events_api.devstack import (
     start_kafka,
     start_postgres,
 )
+from events_api.devstack.cache import cache_root
 from events_api.observability import configure_logging
 from events_api.settings import ApiSettings, SettingsError, load_settings
 
@@ -89,21 +90,50 @@ def _command_serve(_: argparse.Namespace) -> int:
     return 0
 
 
+def _dev_token(folder: Path) -> str:
+    """The development token, minted once and kept (dev only) so restarts keep working."""
+    from events_api.auth.scopes import Scope  # noqa: PLC0415 - dev mode only
+    from events_api.auth.static_tokens import encode_token_file, new_token_entry  # noqa: PLC0415
+
+    folder.mkdir(parents=True, exist_ok=True)
+    token_path, tokens_file = folder / "dev-token", folder / "tokens.json"
+    if token_path.exists() and tokens_file.exists():
+        return token_path.read_text().strip()
+    minted = new_token_entry(name="developer", tenant="dev", scopes=tuple(Scope))
+    tokens_file.write_bytes(encode_token_file([minted.entry]))
+    token_path.write_text(minted.token + "\n")
+    token_path.chmod(0o600)
+    return minted.token
+
+
 def _command_dev(args: argparse.Namespace) -> int:
+    folder = cache_root() / "dev"
+    token = _dev_token(folder)
+    # Dev defaults, each overridable from the environment.
+    os.environ.setdefault("PIPELINE_EVENTS_AUTH_MODE", "static")
+    os.environ.setdefault("PIPELINE_EVENTS_AUTH_STATIC_TOKENS_FILE", str(folder / "tokens.json"))
+    os.environ.setdefault("PIPELINE_EVENTS_SQLITE_PATH", str(folder / "pipelines.sqlite3"))
+    # The local trigger backend is not there yet: pipelines can be managed, not started.
+    os.environ.setdefault("PIPELINE_EVENTS_TRIGGER_BACKEND", "none")
     settings = msgspec.structs.replace(load_settings(), host="127.0.0.1", port=args.port)
-    if os.environ.get(KAFKA_ENV):
-        _say(f"Using the Kafka at {os.environ[KAFKA_ENV]} ({KAFKA_ENV}).")
-        _serve_api(settings)
-        return 0
+    load_auth_settings()
     with contextlib.ExitStack() as cleanup:
-        workdir = Path(tempfile.mkdtemp(prefix="pipeline-events-dev-kafka-"))
-        kafka = start_kafka(workdir=workdir, progress=_say)
-        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-        cleanup.callback(_say, "Stopped Kafka.")
-        cleanup.callback(kafka.stop)
-        os.environ[KAFKA_ENV] = kafka.bootstrap_servers
-        _say(f"Kafka is ready at {kafka.bootstrap_servers} (data in {workdir}).")
+        if os.environ.get(KAFKA_ENV):
+            _say(f"Using the Kafka at {os.environ[KAFKA_ENV]} ({KAFKA_ENV}).")
+        else:
+            workdir = Path(tempfile.mkdtemp(prefix="pipeline-events-dev-kafka-"))
+            kafka = start_kafka(workdir=workdir, progress=_say)
+            cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+            cleanup.callback(_say, "Stopped Kafka.")
+            cleanup.callback(kafka.stop)
+            os.environ[KAFKA_ENV] = kafka.bootstrap_servers
+            _say(f"Kafka is ready at {kafka.bootstrap_servers} (data in {workdir}).")
         _say(f"The API listens on http://127.0.0.1:{settings.port} — Ctrl-C stops everything.")
+        _say(f"Development token (tenant 'dev', every scope): {token}")
+        _say(
+            f"  curl -H 'Authorization: Bearer {token}' "
+            f"http://127.0.0.1:{settings.port}/api/v1/pipelines"
+        )
         _serve_api(settings)
     return 0
 

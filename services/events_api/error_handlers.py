@@ -7,6 +7,8 @@ trace, a database error or a raw Kubernetes body.
 
 import logging
 import math
+from collections.abc import Callable
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -32,6 +34,14 @@ from events_api.store.errors import (
     StoreUnavailable,
     VersionConflict,
     VersionNotFound,
+)
+from events_api.triggers.errors import (
+    BackendUnavailable,
+    MissingApi,
+    NoEventOption,
+    TriggerConflict,
+    TriggerError,
+    TriggerNotFound,
 )
 from pipeline_models import ErrorCode, InvalidVersionSelector, PipelineModelsError, SpecInvalid
 
@@ -85,25 +95,49 @@ def _from_models(error: PipelineModelsError) -> ApiError:
     return _internal(error)
 
 
+def _from_triggers(error: TriggerError) -> ApiError:
+    if isinstance(error, NoEventOption):
+        # Documented by the product: starting a pipeline without an event option answers 500.
+        return ApiError(str(error), code=ErrorCode.PIPELINE_HAS_NO_EVENT_OPTION)
+    if isinstance(error, TriggerNotFound):
+        return NotFound(str(error), code=ErrorCode.TRIGGER_NOT_FOUND)
+    if isinstance(error, ValueError):
+        # A pipeline's options ask for what the operator's bounds refuse (e.g. resources).
+        return ValidationFailed(str(error))
+    if isinstance(error, MissingApi | BackendUnavailable | TriggerConflict):
+        # Retryable, or fixed by the operator installing what is missing; never a raw 409.
+        return Unavailable(str(error), headers={"Retry-After": _RETRY_AFTER})
+    logger.error("trigger failed: %s", error)
+    return ApiError(str(error), code=ErrorCode.TRIGGER_FAILED)
+
+
 def _internal(error: Exception) -> ApiError:
     logger.error("unexpected error", exc_info=error)
     return ApiError("internal error; the server log has the details")
+
+
+def _from_http(error: HTTPException) -> ApiError:
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    headers = dict(error.headers or {})
+    return ApiError(str(error.detail), code=code, headers=headers, status=error.status_code)
+
+
+_TRANSLATORS: tuple[tuple[type[Exception], Callable[[Any], ApiError]], ...] = (
+    (AuthError, _from_auth),
+    (StoreError, _from_store),
+    (PipelineModelsError, _from_models),
+    (TriggerError, _from_triggers),
+    (HTTPException, _from_http),
+)
 
 
 def to_api_error(error: Exception) -> ApiError:
     """The API error that answers `error`, whatever layer raised it."""
     if isinstance(error, ApiError):
         return error
-    if isinstance(error, AuthError):
-        return _from_auth(error)
-    if isinstance(error, StoreError):
-        return _from_store(error)
-    if isinstance(error, PipelineModelsError):
-        return _from_models(error)
-    if isinstance(error, HTTPException):
-        code = _HTTP_CODES.get(error.status_code, "http_error")
-        headers = dict(error.headers or {})
-        return ApiError(str(error.detail), code=code, headers=headers, status=error.status_code)
+    for error_type, translate in _TRANSLATORS:
+        if isinstance(error, error_type):
+            return translate(error)
     return _internal(error)
 
 
@@ -124,6 +158,7 @@ EXCEPTION_HANDLERS = {
     AuthError: handle_error,
     StoreError: handle_error,
     PipelineModelsError: handle_error,
+    TriggerError: handle_error,
     HTTPException: handle_error,
     Exception: handle_error,
 }

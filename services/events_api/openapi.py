@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from events_api.events import StartAnswer, StopAnswer
 from pipeline_models import ErrorBody, Pipeline, PipelineSpec, TriggerStatus
 
 _ERROR_STATUSES = {
@@ -172,6 +173,60 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+EVENTS = "/api/v1/events/{pipeline_id}"
+EVENT_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        EVENTS,
+        "post",
+        "start_event",
+        "Run the pipeline version on its topic (replaces a running trigger in place).",
+        ok_schema="StartAnswer",
+        errors=(400, 404, 500, *_AUTH),
+        scope="events:write",
+        parameters=(
+            _PIPELINE_ID,
+            _query(
+                "pipeline_version",
+                "A version number, or `latest` (the default).",
+                {"type": "string"},
+            ),
+            _query(
+                "reset",
+                "Delete and recreate: the consumer group's offsets are lost.",
+                {"type": "boolean"},
+            ),
+        ),
+    ),
+    Operation(
+        EVENTS,
+        "get",
+        "get_event",
+        "The trigger's status, from the watch cache.",
+        ok_schema="TriggerStatus",
+        errors=(400, 404, *_AUTH),
+        scope="events:read",
+        parameters=(
+            _PIPELINE_ID,
+            _query(
+                "wait",
+                "Long-poll up to this many seconds until ready.",
+                {"type": "integer", "minimum": 0, "maximum": 60},
+            ),
+        ),
+    ),
+    Operation(
+        EVENTS,
+        "delete",
+        "delete_event",
+        "Stop and delete the trigger.",
+        ok_schema="StopAnswer",
+        errors=(404, 500, *_AUTH),
+        scope="events:write",
+        parameters=(_PIPELINE_ID,),
+    ),
+)
+
+
 def _json(schema_name: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
 
@@ -251,10 +306,21 @@ class PipelinePage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-def build_openapi(*, operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, Any]:
+def build_openapi(
+    *, operations: tuple[Operation, ...] = OPERATIONS + EVENT_OPERATIONS
+) -> dict[str, Any]:
     """The whole OpenAPI document."""
     _, components = msgspec.json.schema_components(
-        [Pipeline, PipelineSpec, ErrorBody, Message, PipelinePage, TriggerStatus],
+        [
+            Pipeline,
+            PipelineSpec,
+            ErrorBody,
+            Message,
+            PipelinePage,
+            TriggerStatus,
+            StartAnswer,
+            StopAnswer,
+        ],
         ref_template="#/components/schemas/{name}",
     )
     paths: dict[str, Any] = _probes()

@@ -7,7 +7,7 @@ the `PIPELINE_EVENTS_AUTH_*` variables.
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -40,12 +40,18 @@ class ApiSettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = ""
     # The SQLite file used when `database_url` is empty.
     sqlite_path: str = "pipeline-events.sqlite3"
+    # What runs pipelines: `knative` (production), or `none` (pipelines only; events answer 503).
+    trigger_backend: Literal["knative", "none"] = "knative"
+    # Kubeconfig file for the Knative backend; empty = the pod's in-cluster ServiceAccount.
+    kubeconfig: str = ""
+    # Longest `?wait=` a status GET may long-poll, in seconds.
+    status_wait_max_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 60.0
 
 
 def load_struct(cls: type[T], prefix: str, environ: Mapping[str, str] | None = None) -> T:
     """Build `cls` from `<prefix><FIELD>` variables; unset ones keep their defaults.
 
-    Tuples are read as comma-separated lists.
+    Tuples are read as comma-separated lists, nested Structs as JSON.
 
     Raises:
         SettingsError: a variable's value does not fit its field's type or bounds.
@@ -60,13 +66,21 @@ def load_struct(cls: type[T], prefix: str, environ: Mapping[str, str] | None = N
         if _is_sequence(field.type):
             value = [item.strip() for item in value.split(",") if item.strip()]
         try:
-            values[field.name] = msgspec.convert(value, field.type, strict=False)
-        except msgspec.ValidationError as error:
+            if _is_struct(field.type):
+                # Nested settings travel as one JSON document.
+                values[field.name] = msgspec.json.decode(value, type=field.type, strict=False)
+            else:
+                values[field.name] = msgspec.convert(value, field.type, strict=False)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
             raise SettingsError(f"invalid setting {name}: {error}") from error
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
         raise SettingsError(f"invalid settings ({prefix}*): {error}") from error
+
+
+def _is_struct(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
 
 
 def _is_sequence(annotation: Any) -> bool:

@@ -14,6 +14,7 @@ Use it as an async context manager; its watch tasks are owned, named and stopped
 
 import asyncio
 import contextlib
+import logging
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from support.knative_objects import KAFKA_SINK, KAFKA_SOURCE, KAFKA_SOURCE_FINALIZER, SERVICE, Kind
 
 _WATCH_SECONDS = 30
+logger = logging.getLogger("support.knative_controllers")
 _DEPENDENT_KINDS = (KAFKA_SOURCE, KAFKA_SINK)
 # Someone else changed or deleted the object first: the watch brings what happened.
 _LOST_RACE = {404, 409}
@@ -180,16 +182,23 @@ class KnativeControllers:
     async def _on_source(self, event_type: str, source: dict[str, Any]) -> None:
         metadata = source["metadata"]
         finalizers = metadata.get("finalizers") or []
+        logger.info(
+            "source %s %s rv=%s deleting=%s finalizers=%s",
+            event_type,
+            metadata["name"],
+            metadata.get("resourceVersion"),
+            bool(metadata.get("deletionTimestamp")),
+            finalizers,
+        )
         if event_type == "DELETED":
             return
         if metadata.get("deletionTimestamp"):
             if KAFKA_SOURCE_FINALIZER in finalizers:
                 # Like the Kafka controller deleting the consumer group: it takes a moment.
                 await asyncio.sleep(self._finalizer_delay)
-                remaining = [f for f in finalizers if f != KAFKA_SOURCE_FINALIZER]
-                await self._patch_finalizers(metadata, remaining)
+                await self._update_finalizers(metadata["name"], add=False)
         elif KAFKA_SOURCE_FINALIZER not in finalizers:
-            await self._patch_finalizers(metadata, [*finalizers, KAFKA_SOURCE_FINALIZER])
+            await self._update_finalizers(metadata["name"], add=True)
 
     # Helpers ---------------------------------------------------------------------------------
 
@@ -213,28 +222,54 @@ class KnativeControllers:
         )
         return written
 
-    async def _patch_finalizers(self, metadata: dict[str, Any], finalizers: list[str]) -> None:
-        # A JSON merge patch guarded by the resourceVersion we saw: a lost race is a 409 and the
-        # watch brings the newer object.
-        patch = {
-            "metadata": {"finalizers": finalizers, "resourceVersion": metadata["resourceVersion"]}
-        }
-        try:
-            # For a dict body the client would pick json-patch (the first type it lists), which
-            # the apiserver rejects; the merge patch must be asked for, and the bundled stub
-            # does not declare `_content_type`, hence the ignore.
-            await self._objects.patch_namespaced_custom_object(  # type: ignore[call-arg]
-                KAFKA_SOURCE.group,
-                KAFKA_SOURCE.version,
-                self._namespace,
-                KAFKA_SOURCE.plural,
-                metadata["name"],
-                patch,
-                _content_type="application/merge-patch+json",
-            )
-        except ApiException as error:
-            if error.status not in _LOST_RACE:
+    async def _update_finalizers(self, name: str, *, add: bool) -> None:
+        """Add or remove our finalizer, re-reading on a conflict as a controller requeues."""
+        for _ in range(20):
+            try:
+                source = await self._get(KAFKA_SOURCE, name)
+            except ApiException as error:
+                if error.status == 404:
+                    return
                 raise
+            metadata = source["metadata"]
+            finalizers = [
+                f for f in metadata.get("finalizers") or [] if f != KAFKA_SOURCE_FINALIZER
+            ]
+            if add:
+                if metadata.get("deletionTimestamp"):
+                    return
+                finalizers.append(KAFKA_SOURCE_FINALIZER)
+            # A JSON merge patch guarded by the resourceVersion we read.
+            patch = {
+                "metadata": {
+                    "finalizers": finalizers,
+                    "resourceVersion": metadata["resourceVersion"],
+                }
+            }
+            try:
+                # For a dict body the client would pick json-patch (the first type it lists),
+                # which the apiserver rejects; the merge patch must be asked for, and the bundled
+                # stub does not declare `_content_type`, hence the ignore.
+                await self._objects.patch_namespaced_custom_object(  # type: ignore[call-arg]
+                    KAFKA_SOURCE.group,
+                    KAFKA_SOURCE.version,
+                    self._namespace,
+                    KAFKA_SOURCE.plural,
+                    name,
+                    patch,
+                    _content_type="application/merge-patch+json",
+                )
+            except ApiException as error:
+                logger.info(
+                    "finalizer %s on %s: %s", "add" if add else "remove", name, error.status
+                )
+                if error.status == 404:
+                    return
+                if error.status != 409:
+                    raise
+            else:
+                logger.info("finalizer %s on %s: done", "add" if add else "remove", name)
+                return
 
     async def _collect_dependents(self, owner_uid: str) -> None:
         """Delete every object in the namespace that the deleted owner owned."""

@@ -20,7 +20,8 @@ from pipeline_models import ErrorCode, Pipeline, PipelineId, is_pipeline_id, par
 _BASE = "/api/v1/pipelines"
 
 
-def _pipeline_id(request: Request) -> PipelineId:
+def pipeline_id_of(request: Request) -> PipelineId:
+    """The path's pipeline id; a string that cannot be one is a 404 like an unknown id."""
     raw: str = request.path_params["pipeline_id"]
     if not is_pipeline_id(raw):
         raise NotFound(f"no pipeline {raw!r}", code=ErrorCode.PIPELINE_NOT_FOUND)
@@ -62,14 +63,14 @@ async def list_pipelines(request: Request) -> Response:
 async def get_pipeline(request: Request) -> Response:
     """GET: the pipeline at its latest version, with its ETag."""
     context, principal = await authorize(request, Scope.PIPELINES_READ)
-    record = await context.pipelines.get(principal.tenant, _pipeline_id(request))
+    record = await context.pipelines.get(principal.tenant, pipeline_id_of(request))
     return _pipeline_answer(record.view())
 
 
 async def update_pipeline(request: Request) -> Response:
     """PUT: store a new immutable version; `If-Match` guards against lost updates."""
     context, principal = await authorize(request, Scope.PIPELINES_WRITE)
-    pipeline_id = _pipeline_id(request)
+    pipeline_id = pipeline_id_of(request)
     expected = expected_version(request)
     document = await read_json(request, max_bytes=context.settings.max_body_bytes)
     record = await context.pipelines.update(
@@ -81,7 +82,7 @@ async def update_pipeline(request: Request) -> Response:
 async def delete_pipeline(request: Request) -> Response:
     """DELETE: remove the pipeline; refused while its trigger runs unless `?force=true`."""
     context, principal = await authorize(request, Scope.PIPELINES_WRITE)
-    pipeline_id = _pipeline_id(request)
+    pipeline_id = pipeline_id_of(request)
     force = query_bool(request, "force")
     await context.pipelines.delete(principal.tenant, pipeline_id, force=force)
     return json_response({"message": "Pipeline deleted successfully"})
@@ -92,7 +93,7 @@ async def list_versions(request: Request) -> Response:
     context, principal = await authorize(request, Scope.PIPELINES_READ)
     cursor, limit = _page_args(request)
     record, page = await context.pipelines.versions(
-        principal.tenant, _pipeline_id(request), cursor=cursor, limit=limit
+        principal.tenant, pipeline_id_of(request), cursor=cursor, limit=limit
     )
     items = [view_of(record, version) for version in page.items]
     return json_response({"items": items, "next_cursor": page.next_cursor})
@@ -101,7 +102,7 @@ async def list_versions(request: Request) -> Response:
 async def get_version(request: Request) -> Response:
     """GET: the pipeline as it was at one version (`latest` is accepted too)."""
     context, principal = await authorize(request, Scope.PIPELINES_READ)
-    pipeline_id = _pipeline_id(request)
+    pipeline_id = pipeline_id_of(request)
     selector = parse_version_selector(request.path_params["version"])
     if selector == "latest":
         record = await context.pipelines.get(principal.tenant, pipeline_id)

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from events_api.app import create_app
 from events_api.auth.settings import AuthMode, AuthSettings
 from events_api.settings import ApiSettings
-from integration.events_api.conftest import Api, write_token_file
+from support.api import Api, write_token_file
 
 
 async def test_healthz_answers_ok(api: Api) -> None:
@@ -20,7 +20,7 @@ async def test_healthz_answers_ok(api: Api) -> None:
 async def test_readyz_follows_the_lifespan(tmp_path: Path) -> None:
     write_token_file(tmp_path / "tokens.json")
     app = create_app(
-        ApiSettings(sqlite_path=str(tmp_path / "db.sqlite3")),
+        ApiSettings(sqlite_path=str(tmp_path / "db.sqlite3"), trigger_backend="none"),
         auth_settings=AuthSettings(
             mode=AuthMode.STATIC, static_tokens_file=str(tmp_path / "tokens.json")
         ),

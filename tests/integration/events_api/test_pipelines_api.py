@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from integration.events_api.conftest import Api
 from pipeline_models import PipelineId, TenantId, TriggerIntent, TriggerState
+from support.api import Api
 
 BASE = "/api/v1/pipelines"
 

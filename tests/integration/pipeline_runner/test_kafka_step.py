@@ -10,6 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
+from cloudevents.kafka import KafkaMessage, from_binary
 
 from events_api.devstack import KafkaServer
 from pipeline_models import KafkaSettings
@@ -80,7 +81,9 @@ async def test_a_kafka_step_produces_the_rendered_record(kafka_server: KafkaServ
             "id": "wrapped",
             "topic": topic,
             "format": "cloudevent",
+            "key": "${{ event.key }}",
             "value": "${{ steps.forward }}",
+            "headers": {"x-origin": "runner", "content-type": "text/plain", "ce_id": "forged"},
         },
     ]
     env = runner_env(steps, kafka={"bootstrap_servers": [kafka_server.bootstrap_servers]})
@@ -103,11 +106,55 @@ async def test_a_kafka_step_produces_the_rendered_record(kafka_server: KafkaServ
         "x-origin": b"dev.knative.kafka.event",
         "content-type": b"application/json",
     }
-    event = msgspec.json.decode(wrapped.value)
-    assert event["data"] == {"topic": topic, "partition": 0, "offset": plain.offset}
+    # Binary mode of the Kafka binding: attributes in ce_* headers, the data as the value.
+    headers = dict(wrapped.headers)
+    assert headers["content-type"] == b"application/json"
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_type"] == b"dev.pipeline-events.record"
+    assert headers["x-origin"] == b"runner"
+    assert wrapped.key == b"customer-7"
+    assert msgspec.json.decode(wrapped.value) == {
+        "topic": topic,
+        "partition": 0,
+        "offset": plain.offset,
+    }
+    # A consumer reads it back with the CloudEvents SDK.
+    event = from_binary(
+        KafkaMessage(
+            headers={k: v for k, v in wrapped.headers}, key=wrapped.key, value=wrapped.value
+        )
+    )
     assert event["source"] == "/pipelines/pipeline-abc123def456/steps/wrapped"
-    assert event["specversion"] == "1.0"
-    assert dict(wrapped.headers)["content-type"] == b"application/cloudevents+json"
+    assert event["type"] == "dev.pipeline-events.record"
+    assert event["datacontenttype"] == "application/json"
+    assert event["partitionkey"] == b"customer-7"
+    assert event["id"] != "forged"
+    assert event.data == {"topic": topic, "partition": 0, "offset": plain.offset}
+
+
+async def test_a_redelivered_event_produces_a_cloudevent_with_the_same_id(
+    kafka_server: KafkaServer,
+) -> None:
+    topic = await new_topic(kafka_server)
+    steps: list[dict[str, Any]] = [
+        {"type": "kafka", "id": "out", "topic": topic, "format": "cloudevent", "value": 1}
+    ]
+    env = runner_env(
+        steps,
+        kafka={"bootstrap_servers": [kafka_server.bootstrap_servers]},
+        dedup={"window_seconds": 0},
+    )
+    app = create_app(env, handle_signals=False, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://runner") as client:
+            for _ in range(2):
+                response = await client.post("/", headers=kafka_event_headers(), content=b"{}")
+                assert response.status_code == 200, response.text
+
+    first, second = await consume(kafka_server, topic, 2)
+    assert dict(first.headers)["ce_id"] == dict(second.headers)["ce_id"]
+    assert first.key is None
 
 
 async def test_the_producer_starts_once_for_concurrent_first_sends(
@@ -166,3 +213,41 @@ async def test_a_record_the_broker_refuses_is_a_permanent_failure(
         await producer.close()
 
     assert not raised.value.retryable
+
+
+async def post_event(env: dict[str, str], body: bytes) -> httpx.Response:
+    app = create_app(env, handle_signals=False, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://runner") as client:
+            return await client.post("/", headers=kafka_event_headers(), content=body)
+
+
+async def test_a_record_the_broker_refuses_answers_422_step_failed(
+    kafka_server: KafkaServer,
+) -> None:
+    topic = await new_topic(kafka_server)
+    steps = [{"type": "kafka", "id": "out", "topic": topic, "value": "${{ event.data }}"}]
+    env = runner_env(
+        steps,
+        kafka={"bootstrap_servers": [kafka_server.bootstrap_servers]},
+        max_body_bytes=4_000_000,
+    )
+
+    # A record of 2 MB: over the producer's and the broker's 1 MiB default.
+    response = await post_event(env, b"x" * 2_000_000)
+
+    assert (response.status_code, response.json()["error"]) == (422, "step_failed")
+    assert "MessageSizeTooLarge" in response.json()["message"]
+
+
+async def test_an_unreachable_cluster_answers_503_step_unavailable() -> None:
+    steps = [{"type": "kafka", "id": "out", "topic": "t", "value": "${{ event.data }}"}]
+    env = runner_env(
+        steps, kafka={"bootstrap_servers": ["127.0.0.1:1"], "produce_timeout_seconds": 2}
+    )
+
+    response = await post_event(env, b'{"n": 1}')
+
+    assert (response.status_code, response.json()["error"]) == (503, "step_unavailable")
+    assert "cannot connect to Kafka" in response.json()["message"]

@@ -1,32 +1,18 @@
 """The runner as a process: start-up refusal, serving, JSON logs and SIGTERM."""
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from integration.pipeline_runner.processes import clean_env, free_port, wait_until_serving
 from unit.pipeline_runner.helpers import runner_env
 
 PYTHON = sys.executable
 UVICORN = str(Path(sys.executable).parent / "uvicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    return {**keep, **extra}
 
 
 def test_python_m_refuses_to_start_without_a_contract() -> None:
@@ -55,18 +41,6 @@ def test_the_uvicorn_factory_refuses_to_start_without_a_contract() -> None:
 
     assert result.returncode != 0
     assert "PIPELINE_EVENTS_PIPELINE is not set" in result.stderr + result.stdout
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[str]) -> None:
-    for _ in range(300):
-        assert process.poll() is None, "the runner exited during start-up"
-        try:
-            httpx.get(url, timeout=1.0)
-        except httpx.TransportError:
-            time.sleep(0.1)
-        else:
-            return
-    raise AssertionError("the runner did not start serving")
 
 
 def test_the_runner_serves_events_and_stops_cleanly_on_sigterm() -> None:

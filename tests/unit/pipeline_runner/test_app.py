@@ -382,3 +382,16 @@ async def test_healthz_answers_ok(make_env: EnvFactory) -> None:
 def test_an_invalid_contract_stops_start_up() -> None:
     with pytest.raises(ContractError, match="PIPELINE_EVENTS_PIPELINE is not set"):
         create_app({}, handle_signals=False, configure_logs=False)
+
+
+async def test_a_step_timeout_answers_503_step_unavailable(
+    make_env: EnvFactory, upstream: Upstream
+) -> None:
+    env = make_env([call_upstream(upstream, timeout_seconds=0.05, retry={"max_attempts": 1})])
+    async with serving(build(env)) as client:
+        upstream.gate = asyncio.Event()
+        response = await client.post("/", headers=kafka_headers(), content=b'{"n": 1}')
+        await upstream.settle()
+
+    assert (response.status_code, response.json()["error"]) == (503, "step_unavailable")
+    assert "took longer than 0.05 s" in response.json()["message"]

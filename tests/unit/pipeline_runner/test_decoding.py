@@ -57,6 +57,7 @@ def test_a_kafka_record_without_content_type_is_read_as_json() -> None:
         time="2026-03-01T12:34:56.789Z",
         datacontenttype=None,
         extensions=KAFKA_EXTENSIONS,
+        kafka_headers={"xrequestid": "req-19"},
         data={"amount": 120, "sku": "A-1"},
         timestamp=event.timestamp,
     )

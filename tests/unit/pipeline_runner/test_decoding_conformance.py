@@ -127,4 +127,10 @@ def test_json_without_content_type_reads_as_the_sdk_reads_it(sdk_event: SdkEvent
 
     event = decode_event(raw_headers(headers), body or b"")
 
-    assert event.data == from_http(headers, body).get_data()
+    expected = from_http(headers, body).get_data()
+    if body == b'""':
+        # SDK 1.x turns the JSON string "" into no data at all; the record did carry a value
+        # (an empty string), and we keep it.
+        assert expected is None
+        expected = ""
+    assert event.data == expected
