@@ -2,22 +2,29 @@
 
 What the Dockerfile's ``uvicorn --factory`` command does, as one Python entry point (the local
 dev backend starts runners this way). Binds ``$HOST`` (default ``0.0.0.0``, as in a pod). An
-invalid runner contract or port stops it with a message and exit status 1.
+invalid runner contract or port stops it with a message and exit status 1. No access log: a line
+per event costs more than a simple pipeline (see :mod:`pipeline_runner.jsonlog`).
 """
 
 import os
 import sys
+from collections.abc import Callable
 
 import uvicorn
+from starlette.applications import Starlette
 
 from pipeline_models import ContractError
 from pipeline_runner.app import create_app
 
 
-def main() -> int:
-    """Run the server until SIGTERM; return the exit status."""
+def main(factory: Callable[[], Starlette] = create_app) -> int:
+    """Run the server until SIGTERM; return the exit status.
+
+    ``factory`` builds the app; tests that run the real process pass their seams through it
+    (the egress check, say: the policy always refuses the loopback their servers listen on).
+    """
     try:
-        app = create_app()
+        app = factory()
     except ContractError as error:
         print(f"pipeline runner: cannot start: {error}", file=sys.stderr)
         return 1
@@ -35,6 +42,7 @@ def main() -> int:
         http="httptools",
         lifespan="on",
         log_config=None,
+        access_log=False,
     )
     uvicorn.Server(config).run()
     return 0

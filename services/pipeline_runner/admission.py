@@ -9,19 +9,33 @@ them to another pod. Nothing is abandoned without an answer.
 """
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 from pipeline_runner.errors import Overloaded, ShuttingDown
 
 
 class Ticket:
-    """One admitted event; holds the timeout scope the drain may cut short."""
+    """One admitted event; holds the timeout scope the drain may cut short.
 
-    def __init__(self) -> None:
+    A context manager: leaving it (however the event ended) gives the place back.
+    """
+
+    def __init__(self, admission: "Admission") -> None:
+        self._admission = admission
         self.scope: asyncio.Timeout | None = None
         self.cut = False
         """True when the drain expired this event's deadline."""
+
+    def __enter__(self) -> "Ticket":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._admission.leave(self)
 
     def watch(self, scope: asyncio.Timeout) -> None:
         """Let the drain cut the event by expiring ``scope``."""
@@ -52,9 +66,10 @@ class Admission:
         """Events being processed now."""
         return len(self._tickets)
 
-    @contextmanager
-    def enter(self) -> Iterator[Ticket]:
-        """Hold a ticket for the duration of one event.
+    def enter(self) -> Ticket:
+        """Admit one event: ``with admission.enter() as ticket:`` for as long as it runs.
+
+        (A class rather than ``@contextmanager``: this runs for every event.)
 
         Raises:
             ShuttingDown: the pod is draining.
@@ -64,15 +79,16 @@ class Admission:
             raise ShuttingDown("this runner is shutting down; the event will be redelivered")
         if len(self._tickets) >= self._limit:
             raise Overloaded(f"this runner already processes {self._limit} events; retry later")
-        ticket = Ticket()
+        ticket = Ticket(self)
         self._tickets.add(ticket)
         self._idle.clear()
-        try:
-            yield ticket
-        finally:
-            self._tickets.discard(ticket)
-            if not self._tickets:
-                self._idle.set()
+        return ticket
+
+    def leave(self, ticket: Ticket) -> None:
+        """The event of ``ticket`` is over (called when its ``with`` block ends)."""
+        self._tickets.discard(ticket)
+        if not self._tickets:
+            self._idle.set()
 
     async def drain(self, *, grace_seconds: float) -> None:
         """Stop admitting, wait up to ``grace_seconds`` for in-flight events, cut the rest."""

@@ -15,6 +15,7 @@ CloudEvent, batch, bad attribute)          ``unsupported_media``
 body over ``max_body_bytes``       413     ``payload_too_large``      dead letter at once
 a step failed permanently          422     ``step_failed``            dead letter at once
 same event already in flight       429     ``duplicate_in_flight``    retried
+sender disconnected mid-body       503     ``client_disconnected``    (nobody reads it)
 too many events in this pod        429     ``overloaded``             retried
 a bug in the runner                500     ``internal_error``         retried
 steps failed transiently           503     ``step_unavailable``       retried
@@ -24,12 +25,13 @@ draining after SIGTERM             503     ``shutting_down``          retried
 """
 
 from enum import StrEnum
+from typing import NamedTuple
 
 import msgspec
-from starlette.responses import Response
 
 from pipeline_models import ErrorBody
 from pipeline_runner.errors import (
+    ClientDisconnected,
     DeadlineExceeded,
     DuplicateInFlight,
     EventRejected,
@@ -42,7 +44,6 @@ from pipeline_runner.errors import (
 )
 
 _ENCODER = msgspec.json.Encoder()
-_JSON = "application/json"
 
 
 class Outcome(StrEnum):
@@ -55,7 +56,7 @@ class Outcome(StrEnum):
     """Already processed within the deduplication window; not run again."""
 
 
-class Answer(msgspec.Struct, frozen=True, kw_only=True):
+class SuccessBody(msgspec.Struct, frozen=True, kw_only=True):
     """The body of a 200."""
 
     outcome: Outcome
@@ -64,23 +65,31 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     """The event's id."""
 
 
-def success(outcome: Outcome, *, event_id: str) -> Response:
+class Answer(NamedTuple):
+    """An HTTP answer to an event: its status, the label metrics count it by, a JSON body."""
+
+    status: int
+    label: str
+    """The outcome (``succeeded``…) or the error code (``step_failed``…)."""
+    body: bytes
+
+
+def success(outcome: Outcome, *, event_id: str) -> Answer:
     """The 200 answer."""
-    body = _ENCODER.encode(Answer(outcome=outcome, id=event_id))
-    return Response(body, status_code=200, media_type=_JSON)
+    body = _ENCODER.encode(SuccessBody(outcome=outcome, id=event_id))
+    return Answer(200, outcome.value, body)
 
 
-def failure(error: RunnerError) -> Response:
+def failure(error: RunnerError) -> Answer:
     """The answer to a failed event (see the module's table)."""
     status, code = classify(error)
-    body = _ENCODER.encode(ErrorBody(error=code, message=str(error)))
-    return Response(body, status_code=status, media_type=_JSON)
+    return Answer(status, code, _ENCODER.encode(ErrorBody(error=code, message=str(error))))
 
 
-def internal_error() -> Response:
+def internal_error() -> Answer:
     """The answer when the runner itself broke: retryable, nothing about the bug disclosed."""
     body = ErrorBody(error="internal_error", message="the runner failed; see its logs")
-    return Response(_ENCODER.encode(body), status_code=500, media_type=_JSON)
+    return Answer(500, "internal_error", _ENCODER.encode(body))
 
 
 _BY_CLASS: tuple[tuple[type[RunnerError], int, str], ...] = (
@@ -92,6 +101,7 @@ _BY_CLASS: tuple[tuple[type[RunnerError], int, str], ...] = (
     (ShuttingDown, 503, "shutting_down"),
     (DuplicateInFlight, 429, "duplicate_in_flight"),
     (DeadlineExceeded, 503, "deadline_exceeded"),
+    (ClientDisconnected, 503, "client_disconnected"),
 )
 
 

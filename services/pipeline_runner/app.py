@@ -5,12 +5,16 @@
 and serves:
 
 * ``POST /`` (and any other path: a sink URI with a path must not get a 404, which Knative would
-  retry forever) — one CloudEvent; answers per :mod:`pipeline_runner.answers`;
-* ``GET /healthz`` — liveness; ``GET /readyz`` — 503 once draining; ``GET /metrics``.
+  retry forever) — one CloudEvent; answers per :mod:`pipeline_runner.answers`. Every ``POST``
+  goes straight to :class:`pipeline_runner.receiving.EventEndpoint`, a plain ASGI app, without
+  Starlette's middleware and routing: they would cost more than a simple pipeline's run;
+* ``GET /healthz`` — liveness; ``GET /readyz`` — 503 once draining; ``GET /metrics`` — Starlette
+  routes (other methods on ``/`` answer 405).
 
-On SIGTERM (and SIGINT) the runner flips readiness, refuses new events and drains the in-flight
-ones (:mod:`pipeline_runner.admission`), then hands the signal on to uvicorn, which stops
-accepting connections and waits for the open requests before the lifespan closes the clients.
+On SIGTERM (and SIGINT) the runner flips readiness, refuses new events (503) and drains the
+in-flight ones (:mod:`pipeline_runner.admission`) while still listening; once they have all
+answered it hands the signal on to uvicorn, which stops accepting connections and waits for the
+open requests before the lifespan closes the clients.
 """
 
 import asyncio
@@ -21,19 +25,20 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import FrameType
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from pipeline_models import decode_runner_env
-from pipeline_runner import answers
 from pipeline_runner.egress import EgressCheck, Resolver
 from pipeline_runner.engine import Sleep
-from pipeline_runner.errors import RunnerError
 from pipeline_runner.jsonlog import configure_json_logging
 from pipeline_runner.metrics import CONTENT_TYPE
+from pipeline_runner.receiving import EventEndpoint
 from pipeline_runner.runtime import Runtime
 
 logger = logging.getLogger("pipeline_runner")
@@ -72,12 +77,28 @@ def create_app(
         drain_seconds=drain_seconds,
     )
 
-    app = Starlette(
+    app = RunnerApp(
+        EventEndpoint(runtime),
         routes=_routes(runtime),
         lifespan=_lifespan(runtime, handle_signals=handle_signals),
     )
     app.state.runtime = runtime
     return app
+
+
+class RunnerApp(Starlette):
+    """Starlette for the lifespan and the GET endpoints; every POST straight to the events."""
+
+    def __init__(self, events: EventEndpoint, **options: Any) -> None:
+        super().__init__(**options)
+        self._events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch one ASGI connection."""
+        if scope["type"] == "http" and scope["method"] == "POST":
+            await self._events(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _lifespan(
@@ -100,9 +121,6 @@ def _lifespan(
 
 
 def _routes(runtime: Runtime) -> list[Route]:
-    async def receive_event(request: Request) -> Response:
-        return await _answer_event(runtime, request)
-
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -118,56 +136,50 @@ def _routes(runtime: Runtime) -> list[Route]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/", receive_event, methods=["POST"]),
-        Route("/{path:path}", receive_event, methods=["POST"]),
+        # POSTs never get here (RunnerApp sends them to the events); these answer 405 to others.
+        Route("/", _never, methods=["POST"]),
+        Route("/{path:path}", _never, methods=["POST"]),
     ]
 
 
-async def _answer_event(runtime: Runtime, request: Request) -> Response:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    try:
-        outcome, event_id = await runtime.handle_event(
-            request.scope["headers"], request.stream(), content_length=_content_length(request)
-        )
-        response = answers.success(outcome, event_id=event_id)
-        label = outcome.value
-    except RunnerError as error:
-        response = answers.failure(error)
-        label = answers.classify(error)[1]
-        extra = {"status": response.status_code, "event_id": request.headers.get("ce-id")}
-        logger.warning("event failed: %s", error, extra=extra)
-    except Exception:
-        # A bug: answer 500 (Knative retries) and log the traceback; nothing is swallowed.
-        logger.exception("the runner failed while processing an event")
-        response = answers.internal_error()
-        label = "internal_error"
-    runtime.metrics.events.labels(str(response.status_code), label).inc()
-    runtime.metrics.duration.observe(loop.time() - started)
-    return response
-
-
-def _content_length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
-    return int(value) if value is not None and value.isdigit() else None
+async def _never(_: Request) -> Response:  # pragma: no cover - RunnerApp routes POSTs away
+    raise AssertionError("RunnerApp sends every POST to the event endpoint")
 
 
 def _nothing() -> None:
     """Nothing to restore."""
 
 
-def _drain_on_signals(start_drain: Callable[[], object]) -> Callable[[], None]:
-    """Chain a drain onto the current SIGTERM/SIGINT handlers (uvicorn's); return the undo."""
+def _drain_on_signals(start_drain: Callable[[], asyncio.Task[None]]) -> Callable[[], None]:
+    """Chain a drain onto the current SIGTERM/SIGINT handlers (uvicorn's); return the undo.
+
+    The first signal starts the drain and hands the signal on to uvicorn only once the drain is
+    over: until then uvicorn keeps listening, so ``/readyz`` answers 503 and new events get a
+    503 ``shutting_down`` (which Knative retries elsewhere) rather than a refused connection.
+    A second signal while draining is handed on at once (a second Ctrl-C still stops a dev
+    server at once).
+    """
     if threading.current_thread() is not threading.main_thread():
         return _nothing
     loop = asyncio.get_running_loop()
     previous = {sig: signal.getsignal(sig) for sig in _DRAIN_SIGNALS}
+    draining = False
 
-    def handle(signum: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(start_drain)
+    def hand_on(signum: int, frame: FrameType | None) -> None:
         handler = previous[signal.Signals(signum)]
         if callable(handler):
             handler(signum, frame)
+
+    def drain_then_hand_on(signum: int) -> None:
+        start_drain().add_done_callback(lambda _: hand_on(signum, None))
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal draining
+        if draining:
+            hand_on(signum, frame)
+            return
+        draining = True
+        loop.call_soon_threadsafe(drain_then_hand_on, signum)
 
     for sig in _DRAIN_SIGNALS:
         signal.signal(sig, handle)

@@ -31,6 +31,7 @@ Pure functions over the request's raw ASGI headers and body; no I/O. The rules:
 import base64
 import binascii
 import codecs
+import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -39,13 +40,18 @@ from typing import Any, Final
 import msgspec
 
 from pipeline_runner.errors import EventRejected, UnsupportedEventFormat
-from pipeline_runner.event import CORE_ATTRIBUTES, CloudEvent, ExtensionValue
+from pipeline_runner.event import (
+    CORE_ATTRIBUTES,
+    CloudEvent,
+    ExtensionValue,
+    kafka_header_name,
+    kafka_headers_of,
+)
 
 SPEC_VERSION: Final = "1.0"
 STRUCTURED_JSON: Final = "application/cloudevents+json"
 _STRUCTURED_PREFIX: Final = "application/cloudevents"
 _HEADER_PREFIX: Final = b"ce-"
-_ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]+$")
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -59,33 +65,104 @@ RawHeaders = Iterable[tuple[bytes, bytes]]
 def decode_event(headers: RawHeaders, body: bytes) -> CloudEvent:
     """Read the CloudEvent of a request in binary or structured content mode.
 
+    This is the per-event hot path: one pass over the headers sorts the ``ce-*`` ones into
+    core attributes and extensions by a cached look-up of their names (see
+    :func:`_classify_header`); the rest is look-ups in those two dicts.
+
     Raises:
         UnsupportedEventFormat: batched mode or a non-JSON event format.
         EventRejected: anything else that is not a valid CloudEvents 1.0 event.
     """
     content_type: str | None = None
-    attributes: dict[str, str] = {}
-    for raw_name, raw_value in headers:
-        if raw_name == b"content-type":
-            content_type = _header_text(raw_name, raw_value)
-        elif raw_name.startswith(_HEADER_PREFIX):
-            name = raw_name[len(_HEADER_PREFIX) :].decode("latin-1").lower()
-            if name in attributes:
+    core: dict[str, str] = {}
+    extensions: dict[str, ExtensionValue] = {}
+    kafka_headers: dict[str, ExtensionValue] = {}
+    # Locals, not globals or enum members: this loop runs once per header of every event.
+    kinds, other, core_kind, content_type_kind = _HEADER_KINDS, _OTHER, _CORE, _CONTENT_TYPE
+    try:
+        for raw_name, raw_value in headers:
+            kind, name, kafka_header = kinds.get(raw_name) or _classify_header(raw_name)
+            if kind == other:
+                continue
+            if kind == content_type_kind:
+                content_type = raw_value.decode()
+                continue
+            attributes: dict[str, Any] = core if kind == core_kind else extensions
+            value = raw_value.decode()  # UTF-8
+            # One look-up both stores and detects a repeated header (a repeat with the very same
+            # one-character value shares its str object with the first and passes: harmless).
+            if attributes.setdefault(name, value) is not value:
                 raise EventRejected(f"the header ce-{name} appears twice")
-            attributes[name] = _header_text(raw_name, raw_value)
+            if kafka_header:
+                kafka_headers[kafka_header] = value
+    except UnicodeDecodeError as error:
+        raise EventRejected(f"the header {raw_name.decode('latin-1')} is not UTF-8") from error
     media_type, params = parse_media_type(content_type)
     if media_type.startswith(_STRUCTURED_PREFIX):
         return _decode_structured(media_type, body)
-    if "specversion" not in attributes:
+    if "specversion" not in core:
         raise EventRejected(
             "not a CloudEvent: send binary mode (ce-specversion, ce-id, ce-source, ce-type "
             f"headers) or structured mode (Content-Type: {STRUCTURED_JSON})"
         )
-    return _decode_binary(attributes, content_type, media_type, params, body)
+    # Binary mode, inline (the usual case). datacontenttype travels as Content-Type; a stray
+    # ce-datacontenttype only fills a gap.
+    declared = core.pop("datacontenttype", None)
+    if content_type is None and declared is not None:
+        content_type = declared
+        media_type, params = parse_media_type(declared)
+    data, data_bytes = _binary_data(media_type, params, body, declared=content_type is not None)
+    # The Kafka headers were collected on the way (what kafka_headers_of would find).
+    return _build_event(
+        core,
+        extensions=extensions,
+        kafka_headers=kafka_headers,
+        content_type=content_type,
+        data=data,
+        data_bytes=data_bytes,
+    )
 
 
+# What a request header is to the decoder.
+_OTHER: Final = 0
+_CORE: Final = 1
+_EXTENSION: Final = 2
+_CONTENT_TYPE: Final = 3
+
+_HEADER_KINDS: dict[bytes, tuple[int, str, str]] = {}
+"""Header names seen so far, classified; a process sees the same few dozen over and over."""
+_MAX_CACHED_HEADERS: Final = 1024
+"""Bound of :data:`_HEADER_KINDS`: senders inventing names cannot grow it past this."""
+
+
+def _classify_header(raw_name: bytes) -> tuple[int, str, str]:
+    """Tell what a header is, the attribute it carries and, for a ``kafkaheader<name>``
+    extension, the Kafka header's name (else ""); cache the answer.
+
+    Raises:
+        EventRejected: a ``ce-`` header whose name is no attribute name (never cached).
+    """
+    if raw_name.startswith(_HEADER_PREFIX):
+        name = raw_name[len(_HEADER_PREFIX) :].decode("latin-1").lower()
+        _check_attribute_name(name)
+        kind = _CORE if name in CORE_ATTRIBUTES else _EXTENSION
+        found = (kind, name, kafka_header_name(name) or "")
+    elif raw_name == b"content-type":
+        found = (_CONTENT_TYPE, "", "")
+    else:
+        found = (_OTHER, "", "")
+    if len(_HEADER_KINDS) < _MAX_CACHED_HEADERS:
+        _HEADER_KINDS[raw_name] = found
+    return found
+
+
+@functools.lru_cache(maxsize=256)
 def parse_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
-    """Split ``text/plain; charset=utf-8`` into ``("text/plain", {"charset": "utf-8"})``."""
+    """Split ``text/plain; charset=utf-8`` into ``("text/plain", {"charset": "utf-8"})``.
+
+    Cached: a runner sees the same few content types over and over. The parameters are shared
+    between callers: read them, never change them.
+    """
     if content_type is None:
         return "", {}
     media_type, *rest = content_type.split(";")
@@ -102,28 +179,10 @@ def is_json_media_type(media_type: str) -> bool:
     return media_type in ("application/json", "text/json") or media_type.endswith("+json")
 
 
-def _header_text(name: bytes, value: bytes) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise EventRejected(f"the header {name.decode('latin-1')} is not UTF-8") from error
-
-
-def _decode_binary(
-    attributes: dict[str, str],
-    content_type: str | None,
-    media_type: str,
-    params: dict[str, str],
-    body: bytes,
-) -> CloudEvent:
-    # datacontenttype travels as Content-Type; a stray ce-datacontenttype only fills a gap.
-    declared = attributes.pop("datacontenttype", None)
-    if content_type is None and declared is not None:
-        content_type = declared
-        media_type, params = parse_media_type(declared)
-    data, data_bytes = _binary_data(media_type, params, body, declared=content_type is not None)
-    core, extensions = _split_attributes(dict(attributes))
-    return _build_event(core, extensions, content_type, data, data_bytes)
+def _check_attribute_name(name: str) -> None:
+    # [a-z0-9]+ without a regex: names arrive lower-cased, so ASCII and alphanumeric is that.
+    if not (name.isascii() and name.isalnum() and (name.islower() or name.isdigit())):
+        raise EventRejected(f"{name!r} is no CloudEvents attribute name ([a-z0-9]+)")
 
 
 def _binary_data(
@@ -191,7 +250,15 @@ def _decode_structured(media_type: str, body: bytes) -> CloudEvent:
     attributes = {name: value for name, value in document.items() if value is not None}
     core, extensions = _split_attributes(attributes)
     content_type = core.get("datacontenttype")
-    return _build_event(core, extensions, content_type, data, data_bytes)
+    kafka_headers = kafka_headers_of(extensions)
+    return _build_event(
+        core,
+        extensions=extensions,
+        kafka_headers=kafka_headers,
+        content_type=content_type,
+        data=data,
+        data_bytes=data_bytes,
+    )
 
 
 def _decode_base64(encoded: object) -> bytes:
@@ -209,8 +276,7 @@ def _split_attributes(
     core: dict[str, str] = {}
     extensions: dict[str, ExtensionValue] = {}
     for name, value in attributes.items():
-        if not _ATTRIBUTE_NAME.match(name):
-            raise EventRejected(f"{name!r} is no CloudEvents attribute name ([a-z0-9]+)")
+        _check_attribute_name(name)
         if name in CORE_ATTRIBUTES:
             if not isinstance(value, str):
                 raise EventRejected(f"the attribute {name} must be a string")
@@ -224,7 +290,9 @@ def _split_attributes(
 
 def _build_event(
     core: dict[str, str],
+    *,
     extensions: dict[str, ExtensionValue],
+    kafka_headers: dict[str, ExtensionValue],
     content_type: str | None,
     data: Any,
     data_bytes: bytes | None,
@@ -232,11 +300,11 @@ def _build_event(
     specversion = core.get("specversion")
     if specversion != SPEC_VERSION:
         raise EventRejected(f"specversion {specversion!r} is not supported: send {SPEC_VERSION}")
-    for name in ("id", "source", "type"):
-        if not core.get(name):
-            raise EventRejected(f"the required attribute {name} is missing or empty")
+    if not (core.get("id") and core.get("source") and core.get("type")):
+        missing = next(name for name in ("id", "source", "type") if not core.get(name))
+        raise EventRejected(f"the required attribute {missing} is missing or empty")
     time = core.get("time")
-    timestamp = None if time is None else check_rfc3339(time)
+    timestamp = None if time is None else parse_time(time)
     return CloudEvent(
         specversion=specversion,
         id=core["id"],
@@ -247,10 +315,24 @@ def _build_event(
         datacontenttype=content_type,
         dataschema=core.get("dataschema"),
         extensions=extensions,
+        kafka_headers=kafka_headers,
         data=data,
         data_bytes=data_bytes,
         timestamp=timestamp,
     )
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp: msgspec's C parser first, :func:`check_rfc3339` for the rest.
+
+    msgspec reads the common forms in a fraction of the time; what it refuses (a leap second,
+    a missing offset, nonsense) goes through the full check, which accepts or explains.
+    """
+    try:
+        parsed = msgspec.convert(text, datetime)
+    except msgspec.ValidationError:
+        return check_rfc3339(text)
+    return parsed if parsed.tzinfo is not None else check_rfc3339(text)
 
 
 def check_rfc3339(text: str) -> datetime:

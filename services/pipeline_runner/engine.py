@@ -1,10 +1,15 @@
 """The step scheduler: runs one event through the pipeline's step graph.
 
 * A step starts as soon as every step it needs has **succeeded**; independent steps run
-  concurrently as tasks of one :class:`asyncio.TaskGroup` per event.
+  concurrently in one :class:`asyncio.TaskGroup` per event. When a step finishes, the first
+  step it made ready runs on in the same task and only the others get tasks of their own (a
+  chain of steps never spawns one: a task costs more than a simple step). A pipeline whose
+  graph is a chain (one root, every step at most one dependent) cannot run two steps at once,
+  so it runs without a task group at all.
 * Every attempt holds a slot of the pod-wide semaphore (``max_concurrency`` steps across all
   in-flight events) and runs under its own ``timeout_seconds``; waiting for a slot or for a
-  backoff does not count against it.
+  backoff does not count against it. Steps whose executor ``runs_inline`` (pure rendering, see
+  :mod:`pipeline_runner.steps`) take no slot and no timeout: they never wait.
 * A step failing with a retryable error is retried up to ``retry.max_attempts``, waiting
   :func:`pipeline_models.backoff_seconds` with jitter (a random 50 to 100 % of it, never above the
   cap) — unless the wait would end past the pipeline deadline, when it gives up at once.
@@ -15,7 +20,7 @@
 
 Step failures do not raise: :meth:`Engine.run` returns a :class:`RunReport` and the caller
 decides (:meth:`RunReport.raise_for_failures`). Anything that is not a ``StepError`` is a bug
-and propagates (as an ``ExceptionGroup`` from the task group).
+and propagates, always as an ``ExceptionGroup`` (the task group's, or one like it for a chain).
 """
 
 import asyncio
@@ -84,6 +89,15 @@ class Engine:
     ) -> None:
         self._steps = {step.id: step for step in steps}
         self._graph = graph
+        self._roots = graph.roots()
+        self._chain = len(self._roots) == 1 and all(
+            len(dependents) <= 1 for dependents in graph.dependents.values()
+        )
+        self._inline = frozenset(
+            step_id
+            for step_id, executor in executors.items()
+            if getattr(executor, "runs_inline", False) is True
+        )
         self._executors = executors
         self._limiter = limiter
         self._sleep = sleep
@@ -99,21 +113,37 @@ class Engine:
         """
         report = RunReport()
         scope = {"event": event_view, "steps": report.outputs}
-        started: set[StepId] = set()
+        if self._chain:
+            await self._run_chain(scope, report, deadline_at)
+            return report
         async with asyncio.TaskGroup() as group:
 
             def start(step_id: StepId) -> None:
-                started.add(step_id)
                 group.create_task(
-                    self._run_step(step_id, scope, report, start, deadline_at),
+                    self._run_from(step_id, scope, report, start, deadline_at),
                     name=f"step {step_id} of event {event_view.get('id')}",
                 )
 
-            for root in self._graph.roots():
+            first, *others = self._roots
+            for root in others:
                 start(root)
+            await self._run_from(first, scope, report, start, deadline_at)
         return report
 
-    async def _run_step(
+    async def _run_chain(
+        self, scope: Mapping[str, Any], report: RunReport, deadline_at: float
+    ) -> None:
+        """Run a chain of steps in order, in this task; stop where one fails or filters."""
+        current: StepId | None = self._roots[0]
+        try:
+            while current is not None:
+                ready = await self._run_step(current, scope, report, deadline_at)
+                current = ready[0] if ready else None
+        except Exception as error:  # noqa: BLE001 - re-raised, grouped
+            # The contract of a task group, without one: a bug comes as an ExceptionGroup.
+            raise ExceptionGroup("a step failed unexpectedly", [error]) from None
+
+    async def _run_from(
         self,
         step_id: StepId,
         scope: Mapping[str, Any],
@@ -121,6 +151,18 @@ class Engine:
         start: Callable[[StepId], None],
         deadline_at: float,
     ) -> None:
+        """Run a step, then the steps it makes ready: the first here, the others as tasks."""
+        current: StepId | None = step_id
+        while current is not None:
+            ready = await self._run_step(current, scope, report, deadline_at)
+            current = ready[0] if ready else None
+            for other in ready[1:]:
+                start(other)
+
+    async def _run_step(
+        self, step_id: StepId, scope: Mapping[str, Any], report: RunReport, deadline_at: float
+    ) -> list[StepId]:
+        """Run one step (all its attempts); return the dependents it made ready to start."""
         step = self._steps[step_id]
         try:
             output = await self._attempts(step, scope, report, deadline_at)
@@ -129,17 +171,19 @@ class Engine:
             report.status[step_id] = StepStatus.FAILED
             report.failures.append(error)
             self._mark_dependents(step_id, report, StepStatus.CANCELLED)
-            return
+            return []
         report.outputs[step_id] = output
         report.status[step_id] = StepStatus.SUCCEEDED
         if isinstance(step, FilterStep) and not filter_passed(output):
             self._mark_dependents(step_id, report, StepStatus.SKIPPED)
-            return
+            return []
+        ready: list[StepId] = []
         for dependent in self._graph.dependents[step_id]:
             needs = self._graph.needs[dependent]
-            ready = all(report.status.get(need) is StepStatus.SUCCEEDED for need in needs)
-            if ready and dependent not in report.status:
-                start(dependent)
+            done = all(report.status.get(need) is StepStatus.SUCCEEDED for need in needs)
+            if done and dependent not in report.status:
+                ready.append(dependent)
+        return ready
 
     def _mark_dependents(self, step_id: StepId, report: RunReport, status: StepStatus) -> None:
         for dependent in self._graph.dependents_of(step_id):
@@ -149,7 +193,6 @@ class Engine:
         self, step: Step, scope: Mapping[str, Any], report: RunReport, deadline_at: float
     ) -> Any:
         """Attempt a step until it succeeds, fails permanently, or runs out of attempts/time."""
-        loop = asyncio.get_running_loop()
         failed = 0
         while True:
             report.attempts[step.id] = failed + 1
@@ -160,11 +203,13 @@ class Engine:
                 if not error.retryable or failed >= step.retry.max_attempts:
                     raise
                 delay = self._jitter(backoff_seconds(step.retry, failed_attempts=failed))
-                if loop.time() + delay >= deadline_at:
+                if asyncio.get_running_loop().time() + delay >= deadline_at:
                     raise
             await self._sleep(delay)
 
     async def _attempt(self, step: Step, scope: Mapping[str, Any]) -> Any:
+        if step.id in self._inline:
+            return await self._executors[step.id](scope)
         async with self._limiter:
             try:
                 async with asyncio.timeout(step.timeout_seconds):

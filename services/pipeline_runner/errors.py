@@ -8,6 +8,8 @@ one place, :mod:`pipeline_runner.answers`, from the class and the marker here::
     ├── EventRejected                   the request is no CloudEvent the runner can read (permanent)
     │   ├── EventTooLarge               the body exceeds ``max_body_bytes`` (permanent)
     │   └── UnsupportedEventFormat      batched or non-JSON structured mode (permanent)
+    ├── ClientDisconnected              the sender went away before the whole body arrived
+    │                                   (retryable: the sender will deliver it again)
     ├── StepError                       one step attempt failed; ``step_id`` once known
     │   ├── StepInputInvalid            a rendered value is unusable (URL, expression) (permanent)
     │   ├── EgressDenied                the egress policy refuses the destination (permanent)
@@ -49,6 +51,12 @@ class EventTooLarge(EventRejected):
 
 class UnsupportedEventFormat(EventRejected):
     """A content mode or event format the runner does not read (batches, non-JSON formats)."""
+
+
+class ClientDisconnected(RunnerError):
+    """The connection closed before the whole event arrived; nobody reads the answer."""
+
+    retryable = True
 
 
 class StepError(RunnerError):

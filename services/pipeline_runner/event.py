@@ -10,6 +10,7 @@ the control plane never needs their shape.
 """
 
 import base64
+import functools
 import re
 from datetime import datetime
 from typing import Any, Final
@@ -25,8 +26,17 @@ CORE_ATTRIBUTES: Final = frozenset(
 """Attributes of CloudEvents 1.0 that are not extensions (``data`` aside)."""
 
 
-class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One CloudEvents 1.0 event, as the runner received it."""
+_HEADER_PREFIX: Final = "kafkaheader"
+_HEADER_PREFIX_LENGTH: Final = len(_HEADER_PREFIX)
+_KAFKA_ID = re.compile(r"^partition:(\d+)/offset:(\d+)$")
+
+
+class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One CloudEvents 1.0 event, as the runner received it.
+
+    ``gc=False``: an event refers to plain data only (strings, numbers, dicts and lists of
+    them), never back to itself, so the garbage collector need not track it.
+    """
 
     specversion: str
     """Always ``1.0`` after decoding."""
@@ -46,6 +56,9 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
     """URI of the data's schema."""
     extensions: dict[str, ExtensionValue] = {}
     """Every other attribute, e.g. ``key``, ``kafkaheaderxrequestid``."""
+    kafka_headers: dict[str, ExtensionValue] = {}
+    """The record's Kafka headers by name, from the ``kafkaheader<name>`` extensions (names as
+    Knative spelled them: lower case, only ``[a-z0-9]``); see :func:`kafka_headers_of`."""
     data: Any = None
     """The data as a JSON value or text; None when absent or when it is :attr:`data_bytes`."""
     data_bytes: bytes | None = None
@@ -57,6 +70,28 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
     def dedup_key(self) -> tuple[str, str]:
         """What identifies a redelivery: ``source`` and ``id`` (CloudEvents' uniqueness rule)."""
         return (self.source, self.id)
+
+    @property
+    def key(self) -> ExtensionValue | None:
+        """The Kafka record key: the ``key`` extension, else ``partitionkey``, else None."""
+        extensions = self.extensions
+        return extensions.get("key", extensions.get("partitionkey"))
+
+    @property
+    def partition_and_offset(self) -> tuple[int | None, int | None]:
+        """The record's partition and offset: from ``knativekafkapartition`` and
+        ``knativekafkaoffset``, else from a KafkaSource id ``partition:<P>/offset:<O>``."""
+        extensions = self.extensions
+        partition = _integer(extensions.get("knativekafkapartition"))
+        offset = _integer(extensions.get("knativekafkaoffset"))
+        if (partition is None or offset is None) and (match := _KAFKA_ID.match(self.id)):
+            return int(match[1]), int(match[2])
+        return partition, offset
+
+    @property
+    def topic(self) -> str | None:
+        """The topic, what follows ``#`` in a KafkaSource ``source``; else None."""
+        return _topic(self.source)
 
 
 def expression_view(event: CloudEvent) -> dict[str, Any]:
@@ -74,8 +109,7 @@ def expression_view(event: CloudEvent) -> dict[str, Any]:
       (names as Knative spelled them: lower case, only ``[a-z0-9]``);
     * ``data``: the JSON value or text; binary data is null here and Base64 in ``data_base64``.
     """
-    extensions = event.extensions
-    partition, offset = _partition_and_offset(event)
+    partition, offset = event.partition_and_offset
     view: dict[str, Any] = {
         "specversion": event.specversion,
         "id": event.id,
@@ -85,16 +119,12 @@ def expression_view(event: CloudEvent) -> dict[str, Any]:
         "time": event.time,
         "datacontenttype": event.datacontenttype,
         "dataschema": event.dataschema,
-        "extensions": extensions,
-        "key": extensions.get("key", extensions.get("partitionkey")),
+        "extensions": event.extensions,
+        "key": event.key,
         "partition": partition,
         "offset": offset,
-        "topic": _topic(event.source),
-        "headers": {
-            name[len(_HEADER_PREFIX) :]: value
-            for name, value in extensions.items()
-            if name.startswith(_HEADER_PREFIX) and len(name) > len(_HEADER_PREFIX)
-        },
+        "topic": event.topic,
+        "headers": event.kafka_headers,
         "data": event.data,
     }
     if event.data_bytes is not None:
@@ -102,27 +132,32 @@ def expression_view(event: CloudEvent) -> dict[str, Any]:
     return view
 
 
-_HEADER_PREFIX: Final = "kafkaheader"
-_KAFKA_ID = re.compile(r"^partition:(\d+)/offset:(\d+)$")
-
-
-def _partition_and_offset(event: CloudEvent) -> tuple[int | None, int | None]:
-    partition = _integer(event.extensions.get("knativekafkapartition"))
-    offset = _integer(event.extensions.get("knativekafkaoffset"))
-    if (partition is None or offset is None) and (match := _KAFKA_ID.match(event.id)):
-        return int(match[1]), int(match[2])
-    return partition, offset
-
-
-def _integer(value: ExtensionValue | None) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
+def kafka_header_name(extension: str) -> str | None:
+    """The Kafka header a ``kafkaheader<name>`` extension carries, else None."""
+    if extension.startswith(_HEADER_PREFIX) and len(extension) > _HEADER_PREFIX_LENGTH:
+        return extension[_HEADER_PREFIX_LENGTH:]
     return None
 
 
+def kafka_headers_of(extensions: dict[str, ExtensionValue]) -> dict[str, ExtensionValue]:
+    """The Kafka headers among the extensions, by name."""
+    return {
+        name[_HEADER_PREFIX_LENGTH:]: value
+        for name, value in extensions.items()
+        if kafka_header_name(name) is not None
+    }
+
+
+@functools.lru_cache(maxsize=64)
 def _topic(source: str) -> str | None:
+    # Cached: a runner's events come from one KafkaSource, or a few.
     if source.startswith("/apis/") and "/kafkasources/" in source and "#" in source:
         return source.rpartition("#")[2] or None
     return None
+
+
+def _integer(value: ExtensionValue | None) -> int | None:
+    # Binary mode (the usual case) always brings strings: test for those first.
+    if type(value) is str:
+        return int(value) if value.isascii() and value.isdigit() else None
+    return value if type(value) is int else None

@@ -5,6 +5,10 @@ Each line has ``time`` (RFC 3339, UTC), ``level``, ``logger``, ``message``, the 
 (``event_id``, ``event_source``, ``step``, ``status``), and
 ``exception`` with the traceback when one is attached. uvicorn's own loggers are routed here too,
 so the process writes nothing that is not JSON.
+
+No line per request: uvicorn's access log is held at WARNING (it logs at INFO), because a line
+per event would cost more than a simple pipeline's run; Knative's queue-proxy has request logs
+for that (``logging.enable-request-log``). Failed events log one warning line each.
 """
 
 import logging
@@ -18,6 +22,7 @@ import msgspec
 _FIELDS: Final = ("step", "event_id", "event_source", "status")
 _ENCODER = msgspec.json.Encoder()
 _UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access")
+_ACCESS_LOGGER: Final = "uvicorn.access"
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,3 +63,4 @@ def configure_json_logging(
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    logging.getLogger(_ACCESS_LOGGER).setLevel(max(level, logging.WARNING))

@@ -1,7 +1,8 @@
 """Everything one runner process owns, wired from its :class:`RunnerConfig`, and the event path.
 
 Per event: admission (bounded concurrency, refused while draining) → the pipeline deadline
-starts → the body is read within ``max_body_bytes`` → the CloudEvent is decoded →
+starts → the body is read within ``max_body_bytes`` (by the HTTP edge's reader,
+:mod:`pipeline_runner.receiving`) → the CloudEvent is decoded →
 deduplication → the engine runs the steps → the outcome, or a :class:`RunnerError` for
 :mod:`pipeline_runner.answers` to turn into a status. The process's long-lived resources (the
 http client, the lazily started Kafka producer, the drain task) are created here and closed by
@@ -11,7 +12,7 @@ http client, the lazily started Kafka producer, the drain task) are created here
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from pipeline_models import RunnerConfig, Step
 from pipeline_runner.admission import Admission, Ticket
@@ -30,7 +31,6 @@ from pipeline_runner.engine import Engine, RunReport, Sleep
 from pipeline_runner.errors import (
     DeadlineExceeded,
     DuplicateInFlight,
-    EventTooLarge,
     PipelineFailed,
     RunnerError,
     ShuttingDown,
@@ -42,6 +42,10 @@ from pipeline_runner.steps import build_executors
 
 logger = logging.getLogger("pipeline_runner")
 step_logger = logging.getLogger("pipeline_runner.steps")
+
+BodyReader = Callable[[int], Awaitable[bytes]]
+"""Reads the request body whole, refusing one over the given number of bytes
+(:class:`pipeline_runner.errors.EventTooLarge`)."""
 
 
 class Runtime:
@@ -61,8 +65,9 @@ class Runtime:
         settings = config.settings
         spec = config.pipeline.spec
         self.config = config
-        self.metrics = RunnerMetrics()
         self.admission = Admission(limit=event_limit(config))
+        admission = self.admission
+        self.metrics = RunnerMetrics(in_flight=lambda: admission.in_flight)
         self.dedup: DedupWindow[Outcome | RunnerError] = DedupWindow(settings.dedup, clock=clock)
         self.producer = RecordProducer(settings.kafka, env=env)
         check = egress_check or policy_check(
@@ -92,43 +97,29 @@ class Runtime:
         return not self.admission.draining
 
     async def handle_event(
-        self,
-        headers: Iterable[tuple[bytes, bytes]],
-        chunks: AsyncIterable[bytes],
-        *,
-        content_length: int | None,
+        self, headers: Iterable[tuple[bytes, bytes]], read_body: BodyReader
     ) -> tuple[Outcome, str]:
         """Process one event request; return the outcome and the event id.
 
         Raises:
             RunnerError: every failure, for :mod:`pipeline_runner.answers` to answer.
         """
-        loop = asyncio.get_running_loop()
-        deadline_at = loop.time() + self.config.deadline_seconds
+        deadline_at = asyncio.get_running_loop().time() + self.config.deadline_seconds
         with self.admission.enter() as ticket:
-            self.metrics.in_flight.inc()
-            try:
-                return await self._within_deadline(
-                    ticket, headers, chunks, content_length=content_length, deadline_at=deadline_at
-                )
-            finally:
-                self.metrics.in_flight.dec()
+            return await self._within_deadline(ticket, headers, read_body, deadline_at=deadline_at)
 
     async def _within_deadline(
         self,
         ticket: Ticket,
         headers: Iterable[tuple[bytes, bytes]],
-        chunks: AsyncIterable[bytes],
+        read_body: BodyReader,
         *,
-        content_length: int | None,
         deadline_at: float,
     ) -> tuple[Outcome, str]:
         try:
             async with asyncio.timeout_at(deadline_at) as scope:
                 ticket.watch(scope)
-                body = await read_body(
-                    chunks, content_length=content_length, limit=self.config.settings.max_body_bytes
-                )
+                body = await read_body(self.config.settings.max_body_bytes)
                 event = decode_event(headers, body)
                 return await self._run(event, deadline_at=deadline_at), event.id
         except TimeoutError as error:
@@ -172,7 +163,7 @@ class Runtime:
 
     def _count_steps(self, report: RunReport) -> None:
         for step_id, status in report.status.items():
-            self.metrics.steps.labels(step_id, self._step_types[step_id], status.value).inc()
+            self.metrics.count_step(step_id, self._step_types[step_id], status.value)
 
     def start_drain(self) -> asyncio.Task[None]:
         """Stop taking events and drain the in-flight ones (idempotent; SIGTERM calls it)."""
@@ -196,22 +187,6 @@ def event_limit(config: RunnerConfig) -> int:
     """Events one pod processes at once: Knative's ``containerConcurrency``, else the step cap."""
     concurrency = config.pipeline.spec.options.scaling.container_concurrency
     return concurrency or config.settings.max_concurrency
-
-
-async def read_body(
-    chunks: AsyncIterable[bytes], *, content_length: int | None, limit: int
-) -> bytes:
-    """Read a request body, refusing one over ``limit`` bytes before and while reading it."""
-    if content_length is not None and content_length > limit:
-        raise EventTooLarge(f"the event is {content_length} bytes; this runner accepts {limit}")
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            raise EventTooLarge(f"the event exceeds {limit} bytes, the most this runner accepts")
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def _type_of(step: Step) -> str:

@@ -4,6 +4,11 @@ An executor is an async callable ``scope -> output``: it renders its templates a
 ``{"event": …, "steps": {…}}``, does its work, and returns what the step publishes as
 ``steps.<id>`` (see :mod:`pipeline_models.steps`). Executors raise only
 :class:`pipeline_runner.errors.StepError`; retry, timeout and scheduling are the engine's.
+
+An executor that never awaits anything (``transform``, ``filter``, ``log``: pure rendering) says
+so with a true ``runs_inline`` attribute. The engine then calls it without taking a concurrency
+slot and without a timeout: neither could ever apply to code that does not wait, and both cost
+more than such a step's work.
 """
 
 import logging

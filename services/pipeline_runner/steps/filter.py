@@ -13,6 +13,9 @@ from pipeline_runner.steps.rendering import Scope, compile_text, render_one
 class FilterExecutor:
     """Evaluates a filter step's condition."""
 
+    runs_inline = True
+    """It never waits: the engine runs it without a concurrency slot or a timeout."""
+
     def __init__(self, step: FilterStep) -> None:
         self._condition = compile_text(step.condition)
 

@@ -18,12 +18,13 @@ from typing import Any, Final
 import httpx
 import msgspec
 
-from pipeline_models import HttpStep, compile_value, status_accepted
+from pipeline_models import HttpStep, status_accepted
 from pipeline_runner.decoding import is_json_media_type, parse_media_type
 from pipeline_runner.errors import StepInputInvalid, UpstreamRejected, UpstreamUnavailable
 from pipeline_runner.steps.rendering import (
     Scope,
     compile_text,
+    compile_value,
     render_text,
     render_text_map,
     render_value,

@@ -17,6 +17,10 @@ _LEVELS = {
 class LogExecutor:
     """Renders and logs a log step's message."""
 
+    runs_inline = True
+    """It never waits (logging handlers write synchronously): the engine runs it without a
+    concurrency slot or a timeout."""
+
     def __init__(self, step: LogStep, *, logger: logging.Logger) -> None:
         self._step_id = step.id
         self._level = _LEVELS[step.level.value]

@@ -5,12 +5,15 @@ Publishes its rendered ``output`` as ``steps.<id>``.
 
 from typing import Any
 
-from pipeline_models import TransformStep, compile_value
-from pipeline_runner.steps.rendering import Scope, render_value
+from pipeline_models import TransformStep
+from pipeline_runner.steps.rendering import Scope, compile_value, render_value
 
 
 class TransformExecutor:
     """Renders a transform step's ``output`` (templates compiled once, at start-up)."""
+
+    runs_inline = True
+    """It never waits: the engine runs it without a concurrency slot or a timeout."""
 
     def __init__(self, step: TransformStep) -> None:
         self._output = compile_value(step.output)
