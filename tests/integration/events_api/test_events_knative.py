@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
-from events_api.devstack.kubernetes import KubernetesControlPlane
+from events_api.devstack.knative import knative_crds
+from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 from pipeline_models import service_name
 from support.api import Api
 from support.knative_api import KnativeHarness, knative_harness
+from support.kubernetes import api_client_for
 from support.rbac import role_rules
 
 pytestmark = pytest.mark.kubernetes
@@ -243,3 +245,36 @@ async def test_the_api_uses_exactly_the_shipped_role(harness: KnativeHarness) ->
         if event["user"]["username"] == harness.identity.username and "objectRef" in event
     }
     assert used == role_rules()
+
+
+async def test_a_missing_permission_is_named(harness: KnativeHarness) -> None:
+    api = await harness.instance()
+    pipeline_id = await create_pipeline(api)
+    harness.apiserver.request(
+        "DELETE",
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{harness.trigger_namespace}"
+        "/rolebindings/pipeline-events-api",
+    )
+    response = await api.client.post(f"{EVENTS}/{pipeline_id}", headers=api.auth("alice"))
+    assert (response.status_code, response.json()["error"]) == (500, "trigger_failed")
+    message = response.json()["message"]
+    assert "may not get services.serving.knative.dev" in message
+    assert harness.trigger_namespace in message
+
+
+async def test_missing_knative_apis_are_named(admin_api: client.ApiClient, tmp_path: Path) -> None:
+    # A cluster with Knative Serving but without the Kafka source and sink.
+    with start_kubernetes(workdir=tmp_path / "kubernetes") as plane:
+        only_serving = [
+            crd for crd in knative_crds() if crd["spec"]["group"] == "serving.knative.dev"
+        ]
+        plane.apiserver.install_crds(only_serving)
+        admin = await api_client_for(plane.apiserver, plane.apiserver.admin_token, name="admin")
+        async with admin, knative_harness(plane.apiserver, admin, tmp_path) as harness:
+            api = await harness.instance()
+            assert (await api.client.get("/readyz")).status_code == 200
+            pipeline_id = await create_pipeline(api)
+            response = await api.client.post(f"{EVENTS}/{pipeline_id}", headers=api.auth("alice"))
+            assert (response.status_code, response.json()["error"]) == (503, "unavailable")
+            assert "kafkasources.sources.knative.dev" in response.json()["message"]
+            assert "kafkasinks.eventing.knative.dev" in response.json()["message"]
