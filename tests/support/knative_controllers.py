@@ -22,7 +22,8 @@ from typing import Any
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from support.knative_objects import KAFKA_SINK, KAFKA_SOURCE, KAFKA_SOURCE_FINALIZER, SERVICE, Kind
+from events_api.triggers.knative.kinds import Kind
+from support.knative_objects import KAFKA_SINK, KAFKA_SOURCE, KAFKA_SOURCE_FINALIZER, SERVICE
 
 _WATCH_SECONDS = 30
 logger = logging.getLogger("support.knative_controllers")

@@ -1,28 +1,14 @@
 """Where the Knative kinds live in the API, and minimal valid objects of each, for tests."""
 
-from dataclasses import dataclass
 from typing import Any
 
+from events_api.triggers.knative.kinds import KAFKA_SINK, SERVICE
+from events_api.triggers.knative.kinds import kafka_source as source_kind
 
-@dataclass(frozen=True)
-class Kind:
-    """A custom resource's coordinates for the custom-objects API."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str
-
-    @property
-    def api_version(self) -> str:
-        """`group/version`, as manifests spell it."""
-        return f"{self.group}/{self.version}"
-
-
-SERVICE = Kind("serving.knative.dev", "v1", "services", "Service")
-KAFKA_SOURCE = Kind("sources.knative.dev", "v1", "kafkasources", "KafkaSource")
-KAFKA_SINK = Kind("eventing.knative.dev", "v1alpha1", "kafkasinks", "KafkaSink")
+# The tests write KafkaSources at v1, the version the product uses by default.
+KAFKA_SOURCE = source_kind("v1")
 KAFKA_SOURCE_FINALIZER = "kafkasources.sources.knative.dev"
+__all__ = ["KAFKA_SINK", "KAFKA_SOURCE", "KAFKA_SOURCE_FINALIZER", "SERVICE", "kafka_source"]
 
 
 def knative_service(name: str, *, image: str = "example.com/runner:1") -> dict[str, Any]:

@@ -11,12 +11,12 @@ from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from events_api.devstack.kubernetes import KUBERNETES_VERSION, KubernetesControlPlane
+from events_api.triggers.knative.kinds import Kind
 from support.knative_controllers import KnativeControllers
 from support.knative_objects import (
     KAFKA_SOURCE,
     KAFKA_SOURCE_FINALIZER,
     SERVICE,
-    Kind,
     kafka_source,
     knative_service,
 )
