@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
@@ -170,6 +171,9 @@ class KnativeControllers:
                 if error.status not in {404, 410}:
                     raise
                 # The CRD is not installed yet, or our version went stale: list again soon.
+                await asyncio.sleep(0.2)
+            except (aiohttp.ClientError, TimeoutError):
+                # The apiserver is down (a test may stop it): keep trying, like a controller.
                 await asyncio.sleep(0.2)
 
     async def _on_service(self, event_type: str, service: dict[str, Any]) -> None:

@@ -330,6 +330,10 @@ class KubeApiServer:
         """Stop the apiserver by PID."""
         self.process.stop()
 
+    def kill(self) -> None:
+        """Kill the apiserver at once (SIGKILL), as a crash would; `stop()` is then a no-op."""
+        self.process.kill()
+
 
 def start_kube_apiserver(
     *,

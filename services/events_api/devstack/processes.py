@@ -174,6 +174,15 @@ class ManagedProcess:
             self._signal_group(signal.SIGKILL)
             process.wait(timeout=10)
 
+    def kill(self) -> None:
+        """End the process group at once with SIGKILL (a crash, for tests); safe to repeat."""
+        process = self._process
+        _running.discard(self)
+        if process is None or process.poll() is not None:
+            return
+        self._signal_group(signal.SIGKILL)
+        process.wait(timeout=10)
+
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)

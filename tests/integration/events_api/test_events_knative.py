@@ -278,3 +278,21 @@ async def test_missing_knative_apis_are_named(admin_api: client.ApiClient, tmp_p
             assert (response.status_code, response.json()["error"]) == (503, "unavailable")
             assert "kafkasources.sources.knative.dev" in response.json()["message"]
             assert "kafkasinks.eventing.knative.dev" in response.json()["message"]
+
+
+async def test_status_keeps_answering_with_the_apiserver_down(
+    admin_api: client.ApiClient, tmp_path: Path
+) -> None:
+    with start_kubernetes(workdir=tmp_path / "kubernetes") as plane:
+        plane.apiserver.install_crds(knative_crds())
+        admin = await api_client_for(plane.apiserver, plane.apiserver.admin_token, name="admin")
+        async with admin, knative_harness(plane.apiserver, admin, tmp_path) as harness:
+            api = await harness.instance()
+            pipeline_id = await create_pipeline(api)
+            await start(api, pipeline_id)
+            await harness.controllers.set_service_status(service_name(pipeline_id))
+            assert (await status(api, pipeline_id, wait="10"))["ready"] is True
+            plane.apiserver.kill()
+            for _ in range(5):
+                answer = await status(api, pipeline_id)
+                assert (answer["ready"], answer["pipeline_version"]) == (True, 1)

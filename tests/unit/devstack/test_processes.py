@@ -40,6 +40,17 @@ def test_a_process_that_ignores_the_stop_signal_is_killed(tmp_path: Path) -> Non
     assert process.exit_code() == -9
 
 
+def test_kill_ends_a_process_at_once(tmp_path: Path) -> None:
+    process = ManagedProcess(
+        "victim", _python("import time; time.sleep(60)"), log_path=tmp_path / "log"
+    )
+    process.start()
+    process.kill()
+    assert process.exit_code() == -9
+    process.kill()
+    process.stop()
+
+
 def test_death_while_starting_quotes_the_log(tmp_path: Path) -> None:
     process = ManagedProcess(
         "crasher",
