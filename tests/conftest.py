@@ -1,9 +1,14 @@
-"""Suite-wide rules: an asyncio test fails when it leaves a task running."""
+"""Suite-wide rules and shared servers: an asyncio test fails when it leaves a task running;
+the real control plane (etcd + kube-apiserver with Knative's CRDs) is started once per session
+for every folder that needs it (integration, deploy)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
+from events_api.devstack.knative import knative_crds
+from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 
 
 @pytest.fixture
@@ -26,3 +31,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("asyncio") is not None and isinstance(item, pytest.Function):
             # First in, last out: the check runs after every other fixture has torn down.
             item.fixturenames.insert(0, "_fail_on_leaked_tasks")
+
+
+@pytest.fixture(scope="session")
+def kubernetes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubernetesControlPlane]:
+    """etcd and kube-apiserver with Knative's CRDs installed (watch cache on, as in clusters)."""
+    with start_kubernetes(workdir=tmp_path_factory.mktemp("kubernetes")) as plane:
+        plane.apiserver.install_crds(knative_crds())
+        yield plane

@@ -160,6 +160,7 @@ def _command_infra(args: argparse.Namespace) -> int:
 def _prepare_everything() -> None:
     """Resolve and build every artifact the servers need, so tests start them in seconds."""
     # Imported here: they need the `dev` extra, which deployed images do not install.
+    from events_api.devstack.checkers import actionlint, kustomize  # noqa: PLC0415
     from events_api.devstack.knative import build_knative_tools  # noqa: PLC0415
     from events_api.devstack.kubernetes import ensure_etcd, ensure_kube_apiserver  # noqa: PLC0415
 
@@ -168,7 +169,9 @@ def _prepare_everything() -> None:
     ensure_etcd(progress=_say)
     ensure_kube_apiserver(progress=_say)
     build_knative_tools(progress=_say)
-    _say("Kafka, PostgreSQL, etcd, kube-apiserver and the Knative tools are ready.")
+    kustomize(progress=_say)
+    actionlint(progress=_say)
+    _say("Kafka, PostgreSQL, etcd, kube-apiserver, the Knative tools and the linters are ready.")
 
 
 def _run_kubernetes(*, watch_cache: bool) -> None:

@@ -31,14 +31,6 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def kubernetes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubernetesControlPlane]:
-    """etcd and kube-apiserver with Knative's CRDs installed (watch cache on, as in clusters)."""
-    with start_kubernetes(workdir=tmp_path_factory.mktemp("kubernetes")) as plane:
-        plane.apiserver.install_crds(knative_crds())
-        yield plane
-
-
-@pytest.fixture(scope="session")
 def kubernetes_without_watch_cache(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[KubernetesControlPlane]:

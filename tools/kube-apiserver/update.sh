@@ -10,8 +10,8 @@ gomod=$(go mod download -json "k8s.io/kubernetes@v$version" |
 for old in $(go mod edit -json | python3 -c 'import json, sys; print(*(r["Old"]["Path"] for r in json.load(sys.stdin).get("Replace") or []))'); do
   go mod edit -dropreplace="$old"
 done
-for module in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod" | sort -u); do
+while read -r module; do
   go mod edit -replace="$module=$module@v0.${version#1.}"
-done
+done < <(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod" | sort -u)
 go mod edit -require="k8s.io/kubernetes@v$version"
 go mod tidy
