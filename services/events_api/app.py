@@ -34,6 +34,9 @@ from events_api.store.factory import open_store
 from events_api.store.protocol import PipelineStore
 from events_api.triggers.knative.opening import open_knative_backend
 from events_api.triggers.knative.settings import load_knative_settings
+from events_api.triggers.local.opening import open_local_backend
+from events_api.triggers.local.resuming import Resumable
+from events_api.triggers.local.settings import load_local_settings
 from events_api.triggers.protocol import TriggerBackend
 
 StoreOpener = Callable[[ApiSettings], AbstractAsyncContextManager[PipelineStore]]
@@ -45,6 +48,10 @@ TriggerOpener = Callable[[ApiSettings], AbstractAsyncContextManager[TriggerBacke
 async def _open_configured_triggers(settings: ApiSettings) -> AsyncIterator[TriggerBackend | None]:
     if settings.trigger_backend == "none":
         yield None
+        return
+    if settings.trigger_backend == "local":
+        async with open_local_backend(load_local_settings()) as local:
+            yield local
         return
     async with open_knative_backend(
         load_knative_settings(), kubeconfig=settings.kubeconfig or None
@@ -130,6 +137,9 @@ def create_app(
                     clock=lambda: datetime.now(UTC),
                     max_wait_seconds=settings.status_wait_max_seconds,
                 )
+                if isinstance(backend, Resumable):
+                    # Process-based triggers died with the previous API process.
+                    await backend.resume(opened_store)
             app.state.context = AppContext(
                 settings=settings,
                 store=opened_store,

@@ -113,8 +113,9 @@ def _command_dev(args: argparse.Namespace) -> int:
     os.environ.setdefault("PIPELINE_EVENTS_AUTH_MODE", "static")
     os.environ.setdefault("PIPELINE_EVENTS_AUTH_STATIC_TOKENS_FILE", str(folder / "tokens.json"))
     os.environ.setdefault("PIPELINE_EVENTS_SQLITE_PATH", str(folder / "pipelines.sqlite3"))
-    # The local trigger backend is not there yet: pipelines can be managed, not started.
-    os.environ.setdefault("PIPELINE_EVENTS_TRIGGER_BACKEND", "none")
+    # Triggers run here: a runner process per pipeline, fed by a local Kafka consumer.
+    os.environ.setdefault("PIPELINE_EVENTS_TRIGGER_BACKEND", "local")
+    os.environ.setdefault("PIPELINE_EVENTS_LOCAL_DATA_DIR", str(folder / "local"))
     settings = msgspec.structs.replace(load_settings(), host="127.0.0.1", port=args.port)
     load_auth_settings()
     with contextlib.ExitStack() as cleanup:
@@ -128,6 +129,10 @@ def _command_dev(args: argparse.Namespace) -> int:
             cleanup.callback(kafka.stop)
             os.environ[KAFKA_ENV] = kafka.bootstrap_servers
             _say(f"Kafka is ready at {kafka.bootstrap_servers} (data in {workdir}).")
+        # The local backend's consumers, dead letters and runners' kafka steps use this Kafka.
+        os.environ.setdefault(
+            "PIPELINE_EVENTS_LOCAL_KAFKA_BOOTSTRAP_SERVERS", os.environ[KAFKA_ENV]
+        )
         _say(f"The API listens on http://127.0.0.1:{settings.port} — Ctrl-C stops everything.")
         _say(f"Development token (tenant 'dev', every scope): {token}")
         _say(

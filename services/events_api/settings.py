@@ -40,8 +40,10 @@ class ApiSettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = ""
     # The SQLite file used when `database_url` is empty.
     sqlite_path: str = "pipeline-events.sqlite3"
-    # What runs pipelines: `knative` (production), or `none` (pipelines only; events answer 503).
-    trigger_backend: Literal["knative", "none"] = "knative"
+    # What runs pipelines: `knative` (production), `local` (dev mode: runner processes fed by
+    # local Kafka consumers, settings `PIPELINE_EVENTS_LOCAL_*`), or `none` (pipelines only;
+    # the events endpoints answer 503).
+    trigger_backend: Literal["knative", "local", "none"] = "knative"
     # Kubeconfig file for the Knative backend; empty = the pod's in-cluster ServiceAccount.
     kubeconfig: str = ""
     # Longest `?wait=` a status GET may long-poll, in seconds.
