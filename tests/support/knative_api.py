@@ -19,6 +19,9 @@ from events_api.app import create_app
 from events_api.auth.settings import AuthMode, AuthSettings
 from events_api.devstack.kubernetes import KubeApiServer
 from events_api.settings import ApiSettings
+from events_api.store.factory import open_store
+from events_api.store.options import StoreOptions
+from events_api.store.protocol import PipelineStore
 from events_api.triggers.knative.backend import KnativeTriggerBackend
 from events_api.triggers.knative.opening import open_knative_backend
 from events_api.triggers.knative.settings import KnativeSettings
@@ -53,10 +56,19 @@ class KnativeHarness:
         def triggers(_: ApiSettings) -> AbstractAsyncContextManager[KnativeTriggerBackend]:
             return open_knative_backend(self.knative, api=sa_client)
 
+        def store(settings: ApiSettings) -> AbstractAsyncContextManager[PipelineStore]:
+            # Replicas share one SQLite file here; on a loaded 2-core machine its lock waits
+            # outlast the production defaults (production replicas share PostgreSQL).
+            patient = StoreOptions(operation_timeout_seconds=30, sqlite_busy_timeout_seconds=20)
+            return open_store(
+                database_url=None, sqlite_path=Path(settings.sqlite_path), options=patient
+            )
+
         app = create_app(
             ApiSettings(
                 sqlite_path=str(self.workdir / "store.sqlite3"), status_wait_max_seconds=30
             ),
+            store=store,
             auth_settings=AuthSettings(
                 mode=AuthMode.STATIC, static_tokens_file=str(self.workdir / "tokens.json")
             ),

@@ -71,6 +71,10 @@ class KnativeControllers:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Stop playing the controllers (safe to call twice)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
