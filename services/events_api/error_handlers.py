@@ -13,6 +13,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from events_api.auth.bearer import bearer_challenge
 from events_api.auth.errors import AuthError, AuthUnavailable, MissingScope
@@ -148,9 +149,29 @@ def render(error: ApiError) -> Response:
     return response
 
 
-async def handle_error(_: Request, error: Exception) -> Response:
+def allowed_methods(request: Request) -> str:
+    """The `Allow` header of a 405: every method some route serves at the request's path.
+
+    Starlette answers a 405 with the methods of the first route whose path matched, but our
+    routes are one per method (`GET` and `POST` of the collection are two routes), and RFC 9110
+    wants the resource's methods, all of them.
+    """
+    methods = {
+        method
+        for route in request.app.router.routes
+        if isinstance(route, Route) and route.methods
+        if route.matches(request.scope)[0] is not Match.NONE
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
+
+
+async def handle_error(request: Request, error: Exception) -> Response:
     """Starlette's exception handler for every error class we know."""
-    return render(to_api_error(error))
+    api_error = to_api_error(error)
+    if api_error.status == 405:
+        api_error.headers["Allow"] = allowed_methods(request)
+    return render(api_error)
 
 
 EXCEPTION_HANDLERS = {

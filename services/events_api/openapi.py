@@ -28,6 +28,7 @@ _ERROR_STATUSES = {
     503: "A dependency is unavailable; retry after `Retry-After` seconds.",
 }
 _AUTH = (401, 403, 503)
+_COMPONENT_PREFIX = "#/components/schemas/"
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ EVENT_OPERATIONS: tuple[Operation, ...] = (
         "start_event",
         "Run the pipeline version on its topic (replaces a running trigger in place).",
         ok_schema="StartAnswer",
-        errors=(400, 404, 500, *_AUTH),
+        errors=(400, 404, 422, 500, *_AUTH),
         scope="events:write",
         parameters=(
             _PIPELINE_ID,
@@ -203,7 +204,7 @@ EVENT_OPERATIONS: tuple[Operation, ...] = (
         "get_event",
         "The trigger's status, from the watch cache.",
         ok_schema="TriggerStatus",
-        errors=(400, 404, *_AUTH),
+        errors=(400, 404, 500, *_AUTH),
         scope="events:read",
         parameters=(
             _PIPELINE_ID,
@@ -306,6 +307,34 @@ class PipelinePage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+def _close_request_objects(components: dict[str, Any], *, root: str) -> None:
+    """Mark every object a request body may hold as closed (`additionalProperties: false`).
+
+    Our Structs skip unknown fields (schema evolution between our own services), so msgspec
+    leaves their schemas open; but the API refuses unknown fields anywhere in a request body
+    (422 naming each one), and the document must say so. The same components describe the
+    answers, which carry exactly these fields.
+    """
+    pending, seen = [components[root]], set()
+    while pending:
+        schema = pending.pop()
+        if isinstance(schema, list):
+            pending.extend(schema)
+            continue
+        if not isinstance(schema, dict):
+            continue
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_COMPONENT_PREFIX):
+            name = ref.removeprefix(_COMPONENT_PREFIX)
+            if name not in seen:
+                seen.add(name)
+                pending.append(components[name])
+            continue
+        if schema.get("type") == "object" and "properties" in schema:
+            schema["additionalProperties"] = False
+        pending.extend(schema.values())
+
+
 def build_openapi(
     *, operations: tuple[Operation, ...] = OPERATIONS + EVENT_OPERATIONS
 ) -> dict[str, Any]:
@@ -321,8 +350,9 @@ def build_openapi(
             StartAnswer,
             StopAnswer,
         ],
-        ref_template="#/components/schemas/{name}",
+        ref_template=_COMPONENT_PREFIX + "{name}",
     )
+    _close_request_objects(components, root="PipelineSpec")
     paths: dict[str, Any] = _probes()
     for op in operations:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
