@@ -144,7 +144,9 @@ def create_app(
                 settings=settings,
                 store=opened_store,
                 authenticator=opened_auth,
-                pipelines=PipelineService(opened_store),
+                pipelines=PipelineService(
+                    opened_store, stop_trigger=None if backend is None else backend.stop
+                ),
                 events=events,
                 triggers=backend,
             )

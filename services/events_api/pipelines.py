@@ -5,6 +5,7 @@ by the shared models (every problem with its path) before anything is stored, so
 holds is what a runner can run.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from events_api.errors import Conflict
@@ -20,12 +21,16 @@ from pipeline_models import (
     validate_pipeline_spec,
 )
 
+TriggerStopper = Callable[[TenantId, PipelineId], Awaitable[bool]]
+"""Stops a pipeline's trigger through the trigger backend; False when there was none."""
+
 
 class PipelineService:
     """Create, read, version and delete a tenant's pipelines."""
 
-    def __init__(self, store: PipelineStore) -> None:
+    def __init__(self, store: PipelineStore, *, stop_trigger: TriggerStopper | None = None) -> None:
         self._store = store
+        self._stop_trigger = stop_trigger
 
     async def create(self, tenant: TenantId, document: Any) -> PipelineRecord:
         """Validate `document` and store it as a new pipeline at version 1.
@@ -66,17 +71,22 @@ class PipelineService:
         )
 
     async def delete(self, tenant: TenantId, pipeline_id: PipelineId, *, force: bool) -> None:
-        """Delete the pipeline with its versions.
+        """Delete the pipeline with its versions; with `force`, stop its trigger first.
 
         Raises:
             Conflict: its trigger was started and not stopped, and `force` is false.
         """
         intent = await self._store.get_trigger_intent(tenant, pipeline_id=pipeline_id)
-        if intent is not None and intent.state == TriggerState.STARTED and not force:
-            raise Conflict(
-                f"pipeline {pipeline_id} has a running trigger: stop it first "
-                f"(DELETE /api/v1/events/{pipeline_id}) or delete with ?force=true"
-            )
+        if intent is not None and intent.state == TriggerState.STARTED:
+            if not force:
+                raise Conflict(
+                    f"pipeline {pipeline_id} has a running trigger: stop it first "
+                    f"(DELETE /api/v1/events/{pipeline_id}) or delete with ?force=true"
+                )
+            if self._stop_trigger is not None:
+                # The trigger goes first: a pipeline deleted under a running trigger would leave
+                # a runner nobody can stop through the API.
+                await self._stop_trigger(tenant, pipeline_id)
         await self._store.delete_pipeline(tenant, pipeline_id=pipeline_id)
 
     async def versions(

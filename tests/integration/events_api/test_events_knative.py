@@ -298,3 +298,19 @@ async def test_status_keeps_answering_with_the_apiserver_down(
             for _ in range(5):
                 answer = await status(api, pipeline_id)
                 assert (answer["ready"], answer["pipeline_version"]) == (True, 1)
+
+
+async def test_deleting_a_running_pipeline_needs_force_and_stops_its_trigger(
+    harness: KnativeHarness,
+) -> None:
+    api = await harness.instance()
+    pipeline_id = await create_pipeline(api)
+    await start(api, pipeline_id)
+    url = f"{PIPELINES}/{pipeline_id}"
+    refused = await api.client.delete(url, headers=api.auth("alice"))
+    assert (refused.status_code, refused.json()["error"]) == (409, "conflict")
+    assert len(harness.objects("services")) == 1
+    forced = await api.client.delete(url, params={"force": "true"}, headers=api.auth("alice"))
+    assert forced.status_code == 200
+    await eventually(lambda: not harness.objects("kafkasources") + harness.objects("services"))
+    assert (await api.client.get(url, headers=api.auth("alice"))).status_code == 404
