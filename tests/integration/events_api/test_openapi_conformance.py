@@ -34,11 +34,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from events_api.app import create_app
-from events_api.auth.settings import AuthMode, AuthSettings
 from events_api.openapi import build_openapi
-from events_api.settings import ApiSettings
-from support.api import Api, write_token_file
+from support.api import Api, pipelines_app
 
 AnyCase = schemathesis.Case[Any]
 AnyOperation = schemathesis.APIOperation[Any, Any, Any, Any]
@@ -89,17 +86,7 @@ def _spec(name: str) -> dict[str, Any]:
 
 
 def _serve(tmp_path: Path, *, authenticated: bool) -> Iterator[Served]:
-    tokens = write_token_file(tmp_path / "tokens.json")
-    app = create_app(
-        ApiSettings(
-            sqlite_path=str(tmp_path / "pipelines.sqlite3"),
-            max_body_bytes=64 * 1024,
-            trigger_backend="none",
-        ),
-        auth_settings=AuthSettings(
-            mode=AuthMode.STATIC, static_tokens_file=str(tmp_path / "tokens.json")
-        ),
-    )
+    app, tokens = pipelines_app(tmp_path)
     # Authenticated, only our token is sent: generated Authorization headers would make the
     # pass mostly about 401s, which the anonymous pass is about. No analysis cache files.
     config = schemathesis.Config.from_dict(
