@@ -6,11 +6,13 @@
     pipeline-events infra postgres   a PostgreSQL server for development, until Ctrl-C
     pipeline-events infra kubernetes etcd + kube-apiserver with Knative's CRDs, until Ctrl-C
     pipeline-events infra prepare    download and build all of the above, start nothing
+    pipeline-events send TOPIC [VALUE…] produce test records (one per value or stdin line)
 
 Exit codes: 0 success, 1 a failure the message explains, 2 bad usage.
 """
 
 import argparse
+import asyncio
 import contextlib
 import os
 import shutil
@@ -196,6 +198,38 @@ def _run_kubernetes(*, watch_cache: bool) -> None:
         _wait_for_interrupt()
 
 
+def _command_send(args: argparse.Namespace) -> int:
+    # Imported here: producing needs aiokafka, which only the CLI's send uses in this package.
+    from events_api.sending import (  # noqa: PLC0415
+        SendFailed,
+        parse_header,
+        records_from,
+        send_records,
+    )
+
+    bootstrap = args.bootstrap_servers or os.environ.get(KAFKA_ENV)
+    if not bootstrap:
+        _say(f"pipeline-events send: give --bootstrap-servers or set {KAFKA_ENV}")
+        return 2
+    try:
+        headers = [parse_header(text) for text in args.header]
+    except ValueError as error:
+        _say(f"pipeline-events send: {error}")
+        return 2
+    values = args.values or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    records = records_from(values, key=args.key, headers=headers)
+    try:
+        placed = asyncio.run(
+            send_records(bootstrap, args.topic, records, within_seconds=args.timeout)
+        )
+    except SendFailed as error:
+        _say(f"pipeline-events send: {error}")
+        return 1
+    where = ", ".join(f"{partition}:{offset}" for partition, offset in placed)
+    _say(f"sent {len(placed)} record(s) to {args.topic} (partition:offset {where})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -215,6 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="kubernetes: serve watches from etcd, so compacting etcd forces 410 Gone",
     )
     infra.set_defaults(handler=_command_infra)
+    send = commands.add_parser("send", help="produce test records to a Kafka topic")
+    send.add_argument("topic")
+    send.add_argument("values", nargs="*", help="record values (default: one per stdin line)")
+    send.add_argument("--key", help="the records' key")
+    send.add_argument(
+        "--header", action="append", default=[], metavar="NAME=VALUE", help="a header (repeat)"
+    )
+    send.add_argument("--bootstrap-servers", help=f"Kafka (default: ${KAFKA_ENV})")
+    send.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    send.set_defaults(handler=_command_send)
     return parser
 
 
