@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from events_api.triggers.errors import TriggerConflict
+from events_api.triggers.knative.backoff import Backoff
 from events_api.triggers.knative.client import AlreadyExists, KnativeClient, KubeObject, StaleWrite
 from events_api.triggers.knative.kinds import Kind
 from events_api.triggers.knative.labels import (
@@ -23,8 +24,7 @@ from events_api.triggers.knative.readiness import deleted_uid
 
 # Enough for a burst of concurrent starts and stops on one pipeline (each write may lose a race).
 _ATTEMPTS = 25
-_BACKOFF_BASE = 0.05
-_BACKOFF_CAP = 1.0
+_BACKOFF = Backoff(base=0.05, cap=1.0)
 _GONE_WAIT_SECONDS = 60.0
 # Annotations other writers own that a replace must carry over (Knative's webhook rejects
 # changes to serving.knative.dev/creator, for one).
@@ -34,8 +34,8 @@ Sleep = Callable[[float], Any]
 
 
 def _backoff(attempt: int) -> float:
-    """Capped exponential backoff with full jitter."""
-    return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # noqa: S311
+    """The jittered wait after the `attempt`-th lost race (counted from 0)."""
+    return _BACKOFF.delay(attempt + 1, random=random.random)
 
 
 def _theirs(mapping: dict[str, str] | None, ours: dict[str, str]) -> dict[str, str]:
