@@ -5,8 +5,11 @@ reach what the tenant must not: the node (loopback), the cloud's instance metada
 (``169.254.169.254``, AWS's IPv6 ``fd00:ec2::254``, which hand out node credentials), the
 Kubernetes API, and every in-cluster service on private addresses. The default is safe:
 
-* always denied, whatever the policy: loopback, link-local (which holds the IPv4 metadata
-  address), the metadata addresses, unspecified and multicast addresses;
+* always denied, whatever the policy: link-local (which holds the IPv4 metadata address), the
+  metadata addresses, unspecified and multicast addresses;
+* loopback unless ``allow_loopback``: only for runners on a developer's machine (the local
+  trigger backend), where the services a pipeline calls listen on 127.0.0.1. In a pod, loopback
+  is the pod's own sidecars, so the Knative backend refuses this setting;
 * the Kubernetes API (its service names, and the addresses the runner learns from
   ``KUBERNETES_SERVICE_HOST``) unless ``deny_kubernetes_api`` is turned off;
 * private ranges (RFC 1918, CGNAT ``100.64.0.0/10``, IPv6 unique-local ``fc00::/7``) unless
@@ -28,16 +31,15 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 METADATA_ADDRESSES: Final = frozenset(
     ipaddress.ip_address(text) for text in ("169.254.169.254", "fd00:ec2::254")
 )
+LOOPBACK_NETWORKS: Final = tuple(ipaddress.ip_network(text) for text in ("127.0.0.0/8", "::1/128"))
 ALWAYS_DENIED_NETWORKS: Final = tuple(
     ipaddress.ip_network(text)
     for text in (
         "0.0.0.0/8",
-        "127.0.0.0/8",
         "169.254.0.0/16",
         "224.0.0.0/4",
         "255.255.255.255/32",
         "::/128",
-        "::1/128",
         "fe80::/10",
         "ff00::/8",
     )
@@ -68,6 +70,8 @@ class EgressPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Networks (``10.1.0.0/16``) allowed even though private."""
     deny_cidrs: tuple[str, ...] = ()
     """Networks refused in any case."""
+    allow_loopback: bool = False
+    """Let pipelines reach 127.0.0.0/8 and ::1: development on one machine only."""
 
 
 def parse_networks(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
@@ -119,7 +123,9 @@ def _denied_reason(
     if address in METADATA_ADDRESSES:
         return f"{address} is the cloud metadata service"
     if any(address in network for network in ALWAYS_DENIED_NETWORKS):
-        return f"{address} is a loopback, link-local, unspecified or multicast address"
+        return f"{address} is a link-local, unspecified or multicast address"
+    if not policy.allow_loopback and any(address in network for network in LOOPBACK_NETWORKS):
+        return f"{address} is a loopback address and loopback is not allowed"
     if any(address in network for network in parse_networks(policy.deny_cidrs)):
         return f"{address} is in a denied network"
     return None

@@ -35,7 +35,7 @@ from pipeline_models import (
     StepId,
     TenantId,
 )
-from pipeline_models.egress import ALWAYS_DENIED_NETWORKS, PRIVATE_NETWORKS
+from pipeline_models.egress import ALWAYS_DENIED_NETWORKS, LOOPBACK_NETWORKS, PRIVATE_NETWORKS
 
 pytestmark = pytest.mark.kubernetes
 
@@ -334,7 +334,7 @@ def test_runner_egress_denies_what_the_runner_settings_deny_by_default() -> None
     for block in blocks:
         allowed = ipaddress.ip_network(block["cidr"])
         excepted = [ipaddress.ip_network(text) for text in block.get("except", [])]
-        for network in (*ALWAYS_DENIED_NETWORKS, *PRIVATE_NETWORKS):
+        for network in (*ALWAYS_DENIED_NETWORKS, *LOOPBACK_NETWORKS, *PRIVATE_NETWORKS):
             if not _within(network, allowed):
                 continue
             assert any(_within(network, e) for e in excepted), (

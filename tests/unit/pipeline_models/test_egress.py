@@ -54,6 +54,12 @@ def decide(policy: EgressPolicy, host: str, address: str, *, api: str | None = N
         (EgressPolicy(allow_cidrs=("10.1.0.0/16",)), "x", "10.2.0.1", "private"),
         (EgressPolicy(deny_cidrs=("93.184.0.0/16",)), "x", "93.184.216.34", "denied network"),
         (EgressPolicy(deny_kubernetes_api=False), "kubernetes", "93.184.216.34", None),
+        (EgressPolicy(allow_loopback=True), "localhost", "127.0.0.1", None),
+        (EgressPolicy(allow_loopback=True), "x", "::1", None),
+        (EgressPolicy(allow_loopback=True), "x", "::ffff:127.0.0.1", None),
+        (EgressPolicy(allow_loopback=True), "x", "169.254.169.254", "metadata"),
+        (EgressPolicy(allow_loopback=True), "x", "0.0.0.0", "unspecified"),  # noqa: S104
+        (EgressPolicy(allow_loopback=True), "kubernetes", "127.0.0.1", "Kubernetes API"),
     ],
 )
 def test_decisions(policy: EgressPolicy, host: str, address: str, fragment: str | None) -> None:

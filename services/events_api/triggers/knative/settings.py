@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from events_api.settings import load_struct
+from events_api.settings import SettingsError, load_struct
 from pipeline_models import RunnerSettings
 
 ENV_PREFIX = "PIPELINE_EVENTS_KNATIVE_"
@@ -71,4 +71,11 @@ def load_knative_settings(environ: Mapping[str, str] | None = None) -> KnativeSe
     Raises:
         SettingsError: a variable is malformed.
     """
-    return load_struct(KnativeSettings, ENV_PREFIX, environ)
+    settings = load_struct(KnativeSettings, ENV_PREFIX, environ)
+    if settings.runner.egress.allow_loopback:
+        # In a pod, loopback reaches the pod's own sidecars (queue-proxy, a mesh proxy).
+        raise SettingsError(
+            f"{ENV_PREFIX}RUNNER: egress.allow_loopback is for runners on a developer's machine "
+            "(the local backend); remove it, runners in a cluster must not call loopback"
+        )
+    return settings

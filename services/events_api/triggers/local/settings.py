@@ -55,6 +55,9 @@ class LocalSettings(msgspec.Struct, frozen=True, kw_only=True):
     # The runner settings as JSON (`pipeline_models.RunnerSettings`); an empty Kafka cluster is
     # filled in with `kafka_bootstrap_servers`.
     runner: RunnerSettings = msgspec.field(default_factory=RunnerSettings)
+    # Let http steps call services on 127.0.0.1 (on a developer's machine that is where they
+    # listen); adds `allow_loopback` to the runner settings' egress policy.
+    allow_loopback_egress: bool = True
 
 
 def load_local_settings(environ: Mapping[str, str] | None = None) -> LocalSettings:
@@ -67,11 +70,15 @@ def load_local_settings(environ: Mapping[str, str] | None = None) -> LocalSettin
 
 
 def runner_settings_for(settings: LocalSettings) -> RunnerSettings:
-    """The runner settings a local runner is handed: Kafka filled in when the operator left it."""
-    kafka = settings.runner.kafka
-    if kafka.bootstrap_servers:
-        return settings.runner
-    return msgspec.structs.replace(
-        settings.runner,
-        kafka=msgspec.structs.replace(kafka, bootstrap_servers=settings.kafka_bootstrap_servers),
-    )
+    """The runner settings a local runner is handed: Kafka filled in when the operator left it,
+    loopback allowed unless turned off."""
+    runner = settings.runner
+    if not runner.kafka.bootstrap_servers:
+        kafka = msgspec.structs.replace(
+            runner.kafka, bootstrap_servers=settings.kafka_bootstrap_servers
+        )
+        runner = msgspec.structs.replace(runner, kafka=kafka)
+    if settings.allow_loopback_egress and not runner.egress.allow_loopback:
+        egress = msgspec.structs.replace(runner.egress, allow_loopback=True)
+        runner = msgspec.structs.replace(runner, egress=egress)
+    return runner

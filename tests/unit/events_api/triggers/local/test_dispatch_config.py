@@ -92,3 +92,9 @@ def test_runners_produce_to_the_same_kafka_unless_told_otherwise() -> None:
     other = msgspec.convert({"kafka": {"bootstrap_servers": ["elsewhere:9092"]}}, RunnerSettings)
     settings = msgspec.structs.replace(SETTINGS, runner=other)
     assert runner_settings_for(settings).kafka.bootstrap_servers == ("elsewhere:9092",)
+
+
+def test_local_runners_may_call_loopback_unless_turned_off() -> None:
+    assert runner_settings_for(SETTINGS).egress.allow_loopback
+    closed = msgspec.structs.replace(SETTINGS, allow_loopback_egress=False)
+    assert not runner_settings_for(closed).egress.allow_loopback
