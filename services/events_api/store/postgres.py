@@ -37,6 +37,7 @@ from events_api.store.postgres_connections import (
     close_postgres_pool,
     create_postgres_pool,
     postgres_errors_translated,
+    postgres_statement,
     postgres_transaction,
 )
 from events_api.store.records import (
@@ -120,6 +121,12 @@ class PostgresPipelineStore:
             self._pool, timeout_seconds=self._options.operation_timeout_seconds, readonly=readonly
         )
 
+    def _statement(self) -> AbstractAsyncContextManager[Connection]:
+        """For reads that are one statement: no transaction needed (see postgres_statement)."""
+        return postgres_statement(
+            self._pool, timeout_seconds=self._options.operation_timeout_seconds
+        )
+
     async def create_pipeline(self, tenant: TenantId, *, spec: PipelineSpec) -> PipelineRecord:
         """Store a new pipeline at version 1."""
         now = self._clock()
@@ -146,7 +153,7 @@ class PostgresPipelineStore:
 
     async def get_pipeline(self, tenant: TenantId, *, pipeline_id: PipelineId) -> PipelineRecord:
         """The pipeline with its latest spec."""
-        async with self._transaction(readonly=True) as db:
+        async with self._statement() as db:
             row = await db.fetchrow(
                 _SELECT_PIPELINE + "WHERE p.id = $1 AND p.tenant = $2", pipeline_id, tenant
             )
@@ -175,7 +182,7 @@ class PostgresPipelineStore:
             sql += f" AND (p.created_at, p.id) > (${len(params) - 1}, ${len(params)})"
         params.append(limit + 1)
         sql += f" ORDER BY p.created_at, p.id LIMIT ${len(params)}"
-        async with self._transaction(readonly=True) as db:
+        async with self._statement() as db:
             rows = await db.fetch(sql, *params)
         return page_of(
             [_record(row) for row in rows],
@@ -296,7 +303,7 @@ class PostgresPipelineStore:
         self, tenant: TenantId, *, pipeline_id: PipelineId
     ) -> TriggerIntent | None:
         """The last recorded intent, or None."""
-        async with self._transaction(readonly=True) as db:
+        async with self._statement() as db:
             row = await db.fetchrow(
                 "SELECT t.state, t.version, t.recorded_at FROM pipelines AS p "
                 "LEFT JOIN trigger_intents AS t ON t.pipeline_id = p.id "
@@ -314,7 +321,7 @@ class PostgresPipelineStore:
 
     async def list_started_triggers(self) -> tuple[StartedTrigger, ...]:
         """Every started trigger, across tenants, oldest pipeline first."""
-        async with self._transaction(readonly=True) as db:
+        async with self._statement() as db:
             rows = await db.fetch(
                 "SELECT p.tenant, p.id, t.state, t.version, t.recorded_at "
                 "FROM trigger_intents AS t JOIN pipelines AS p ON p.id = t.pipeline_id "

@@ -1,7 +1,7 @@
 """PostgreSQL connections for the production store: an asyncpg pool, bounded calls, one translation.
 
 Every replica of the API has its own pool on the shared database. Each store call takes one
-connection for one transaction, bounded as a whole by the operation timeout (waiting for a free
+connection for one transaction (or, for a one-statement read, one statement), bounded as a whole by the operation timeout (waiting for a free
 connection included), and every statement also carries asyncpg's ``command_timeout``. The server
 ends sessions left idle inside a transaction, so a replica that dies mid-call cannot hold locks.
 
@@ -107,6 +107,21 @@ async def postgres_transaction(
             asyncio.timeout(timeout_seconds),
             pool.acquire(timeout=timeout_seconds) as connection,
             connection.transaction(isolation=isolation, readonly=readonly),
+        ):
+            yield connection
+
+
+@asynccontextmanager
+async def postgres_statement(pool: Pool, *, timeout_seconds: float) -> AsyncIterator[Connection]:
+    """A pooled connection for ONE statement, outside a transaction, bounded by the timeout.
+
+    A single statement sees one snapshot on its own; without BEGIN and COMMIT the read is one
+    round trip instead of three (the status GET makes one on every request).
+    """
+    with postgres_errors_translated():
+        async with (
+            asyncio.timeout(timeout_seconds),
+            pool.acquire(timeout=timeout_seconds) as connection,
         ):
             yield connection
 

@@ -1,7 +1,7 @@
 """The development pipeline store: one SQLite file, safe for one or a few local processes.
 
 Queries run through :class:`SqliteConnections` (aiosqlite threads, WAL, ``BEGIN IMMEDIATE`` for
-writes). Times are stored as integer microseconds (UTC) and page cursors compare them exactly.
+writes, a snapshot for multi-statement reads, none for one-statement reads). Times are stored as integer microseconds (UTC) and page cursors compare them exactly.
 """
 
 import asyncio
@@ -122,7 +122,7 @@ class SqlitePipelineStore:
 
     async def get_pipeline(self, tenant: TenantId, *, pipeline_id: PipelineId) -> PipelineRecord:
         """The pipeline with its latest spec."""
-        async with self._db.reading() as db:
+        async with self._db.statement() as db:
             rows = await _fetch(
                 db, _SELECT_PIPELINE + "WHERE p.id = ? AND p.tenant = ?", (pipeline_id, tenant)
             )
@@ -151,7 +151,7 @@ class SqlitePipelineStore:
             params += [to_micros(created_at), after_id]
         sql += " ORDER BY p.created_at, p.id LIMIT ?"
         params.append(limit + 1)
-        async with self._db.reading() as db:
+        async with self._db.statement() as db:
             rows = await _fetch(db, sql, params)
         return page_of(
             [_record(row) for row in rows],
@@ -268,7 +268,7 @@ class SqlitePipelineStore:
         self, tenant: TenantId, *, pipeline_id: PipelineId
     ) -> TriggerIntent | None:
         """The last recorded intent, or None."""
-        async with self._db.reading() as db:
+        async with self._db.statement() as db:
             rows = await _fetch(
                 db,
                 "SELECT t.state, t.version, t.recorded_at FROM pipelines AS p "
@@ -285,7 +285,7 @@ class SqlitePipelineStore:
 
     async def list_started_triggers(self) -> tuple[StartedTrigger, ...]:
         """Every started trigger, across tenants, oldest pipeline first."""
-        async with self._db.reading() as db:
+        async with self._db.statement() as db:
             rows = await _fetch(
                 db,
                 "SELECT p.tenant, p.id, t.state, t.version, t.recorded_at "

@@ -152,6 +152,20 @@ class SqliteConnections:
                 yield connection
 
     @asynccontextmanager
+    async def statement(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A connection for ONE statement, outside a transaction, bounded by the call timeout.
+
+        SQLite runs a lone statement atomically (autocommit), so a one-statement read needs no
+        BEGIN and COMMIT: one hop to the connection's thread instead of three.
+        """
+        with sqlite_errors_translated():
+            async with (
+                asyncio.timeout(self._options.operation_timeout_seconds),
+                self._connection() as connection,
+            ):
+                yield connection
+
+    @asynccontextmanager
     async def writing(self) -> AsyncIterator[aiosqlite.Connection]:
         """A connection inside ``BEGIN IMMEDIATE``, one writer at a time, bounded likewise."""
         with sqlite_errors_translated():

@@ -23,8 +23,11 @@ async def test_a_write_blocked_by_another_writer_is_unavailable_and_reads_go_on(
         async with store_target.holding_write_lock():
             with pytest.raises(StoreUnavailable) as raised:
                 await store.create_pipeline(tenant, spec=make_spec())
-            # Readers are not blocked by the writer (WAL on SQLite, MVCC on PostgreSQL).
+            # Readers are not blocked by the writer (WAL on SQLite, MVCC on PostgreSQL),
+            # one-statement reads (no transaction) and snapshot reads alike.
             assert await store.get_pipeline(tenant, pipeline_id=created.id) == created
+            assert await store.get_trigger_intent(tenant, pipeline_id=created.id) is None
+            assert (await store.get_version(tenant, pipeline_id=created.id, version=1)).version == 1
         assert not raised.value.permanent
         assert raised.value.__cause__ is not None
         # Once the lock is gone, the same store writes again (no connection was left broken).
