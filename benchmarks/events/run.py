@@ -15,20 +15,29 @@ runs the parts asked for, prints one result line per measurement, and stops what
 * ``memory``  the readiness cache's memory per entry with 10,000 managed Services listed through
   the real `ReadinessWatcher`. Target: <= 2 KiB per entry. See `memory_bench`.
 
+The API instances share a PostgreSQL store (`--store postgres`, the default: what production
+replicas share; started from `events_api.devstack`) or a SQLite file (`--store sqlite`, dev
+mode's). Every status GET reads the trigger's intent from it.
+
 Needs the project's .venv (`scripts/bootstrap`), Go for the first build of the control plane,
 wrk and taskset, and 2 CPUs: uvicorn on CPU 0, wrk on CPU 1.
 """
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import cluster  # noqa: F401 - puts tests/ on sys.path, for support.*
 from measuring import Throughput
 
+from events_api.devstack import start_postgres
 from events_api.devstack.knative import knative_crds
 from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 from support.knative_api import knative_harness
@@ -65,12 +74,44 @@ def parse_arguments() -> argparse.Namespace:
         default=0.1,
         help="share of Services Ready=False with a long failure message",
     )
+    parser.add_argument(
+        "--store",
+        choices=["postgres", "sqlite"],
+        default="postgres",
+        help="the API's store (default postgres, as production replicas share)",
+    )
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the store")
     return parser.parse_args()
 
 
-async def run_parts(plane: KubernetesControlPlane, workdir: Path, args: argparse.Namespace) -> None:
-    """Each part asked for, each on its own harness (namespaces, RBAC, controllers)."""
+async def fresh_database(dsn: str | None) -> str | None:
+    """A new, empty database on the PostgreSQL at `dsn` (its URL), or None for SQLite."""
+    if dsn is None:
+        return None
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(dsn, timeout=30)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return dsn.rpartition("/")[0] + "/" + name
+
+
+@contextlib.contextmanager
+def store_server(store: str, workdir: Path) -> Iterator[str | None]:
+    """The PostgreSQL server's URL while it runs (stopped by PID after), or None for SQLite."""
+    if store == "sqlite":
+        yield None
+        return
+    _say("starting PostgreSQL…")
+    with start_postgres() as postgres:
+        yield postgres.dsn
+
+
+async def run_parts(
+    plane: KubernetesControlPlane, workdir: Path, args: argparse.Namespace, dsn: str | None
+) -> None:
+    """Each part asked for, each on its own harness (namespaces, RBAC, controllers, store)."""
     import memory_bench  # noqa: PLC0415 - each part's imports only when it runs
     import start_bench  # noqa: PLC0415
     import status_bench  # noqa: PLC0415
@@ -90,7 +131,8 @@ async def run_parts(plane: KubernetesControlPlane, workdir: Path, args: argparse
             )
             folder = workdir / "status"
             folder.mkdir()
-            async with knative_harness(apiserver, admin, folder) as harness:
+            database = await fresh_database(dsn)
+            async with knative_harness(apiserver, admin, folder, database_url=database) as harness:
                 results: dict[str, Throughput] = await status_bench.run_status(
                     harness, names, options
                 )
@@ -99,7 +141,8 @@ async def run_parts(plane: KubernetesControlPlane, workdir: Path, args: argparse
         if "start" in args.parts:
             folder = workdir / "start"
             folder.mkdir()
-            async with knative_harness(apiserver, admin, folder) as harness:
+            database = await fresh_database(dsn)
+            async with knative_harness(apiserver, admin, folder, database_url=database) as harness:
                 latencies = await start_bench.run_starts(
                     harness, starts=args.starts, rounds=args.rounds
                 )
@@ -124,9 +167,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="pipeline-events-bench-events-"))
     _say(f"work folder {workdir}; starting etcd and kube-apiserver…")
     try:
-        with start_kubernetes(workdir=workdir / "kubernetes", progress=_say) as plane:
+        with (
+            store_server(args.store, workdir) as dsn,
+            start_kubernetes(workdir=workdir / "kubernetes", progress=_say) as plane,
+        ):
             plane.apiserver.install_crds(knative_crds(progress=_say))
-            asyncio.run(run_parts(plane, workdir, args))
+            asyncio.run(run_parts(plane, workdir, args, dsn))
     finally:
         if args.keep_workdir:
             _say(f"kept {workdir}")

@@ -104,6 +104,7 @@ def _server_env(harness: KnativeHarness, kubeconfig: Path) -> dict[str, str]:
         **{name: os.environ[name] for name in keep if name in os.environ},
         "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parents[1] / "tests")]),
         "PIPELINE_EVENTS_SQLITE_PATH": str(harness.workdir / "store.sqlite3"),
+        **({"PIPELINE_EVENTS_DATABASE_URL": harness.database_url} if harness.database_url else {}),
         "PIPELINE_EVENTS_KUBECONFIG": str(kubeconfig),
         "PIPELINE_EVENTS_KNATIVE_NAMESPACE": harness.trigger_namespace,
         "PIPELINE_EVENTS_STATUS_WAIT_MAX_SECONDS": "30",
@@ -152,6 +153,7 @@ def _profiled(pid: int, name: Path, options: StatusOptions) -> Iterator[None]:
     if options.profile is None:
         yield
         return
+    options.profile.mkdir(parents=True, exist_ok=True)
     output = options.profile / name.name
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     command = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(output)]

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import msgspec
 
+from events_api.intent_reads import CoalescedIntentReads
 from events_api.store.protocol import PipelineStore
 from events_api.triggers.errors import NoEventOption, TriggerNotFound
 from events_api.triggers.protocol import StartRequest, TriggerBackend
@@ -106,6 +107,7 @@ class TriggerService:
         self._backend = backend
         self._clock = clock
         self._max_wait = max_wait_seconds
+        self._intents = CoalescedIntentReads(store)
 
     async def _resolve(
         self, tenant: TenantId, pipeline_id: PipelineId, selector_text: str | None
@@ -174,7 +176,8 @@ class TriggerService:
     async def status(
         self, tenant: TenantId, pipeline_id: PipelineId, *, wait_seconds: float = 0
     ) -> TriggerStatus:
-        """The trigger's status, from the backend's cache and the stored intent.
+        """The trigger's status, from the backend's cache and the stored intent (that read is
+        coalesced with concurrent GETs', never older than the call: see `intent_reads`).
 
         With `wait_seconds`, waits (capped) until the trigger is ready or the time is up.
 
@@ -182,7 +185,7 @@ class TriggerService:
             PipelineNotFound: no such pipeline for this tenant.
             TriggerNotFound: no trigger was requested.
         """
-        intent = await self._store.get_trigger_intent(tenant, pipeline_id=pipeline_id)
+        intent = await self._intents.get(tenant, pipeline_id)
         wait = min(wait_seconds, self._max_wait)
         if wait > 0 and intent is not None and intent.state == TriggerState.STARTED:
             await self._backend.wait_until_ready(

@@ -43,6 +43,8 @@ class KnativeHarness:
     admin: client.ApiClient
     knative: KnativeSettings
     tokens: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None
+    """The instances' shared PostgreSQL store; None: a SQLite file in `workdir`."""
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _instances: int = 0
 
@@ -61,7 +63,9 @@ class KnativeHarness:
             # outlast the production defaults (production replicas share PostgreSQL).
             patient = StoreOptions(operation_timeout_seconds=30, sqlite_busy_timeout_seconds=20)
             return open_store(
-                database_url=None, sqlite_path=Path(settings.sqlite_path), options=patient
+                database_url=self.database_url,
+                sqlite_path=Path(settings.sqlite_path),
+                options=patient,
             )
 
         app = create_app(
@@ -101,7 +105,12 @@ class KnativeHarness:
 
 @asynccontextmanager
 async def knative_harness(
-    apiserver: KubeApiServer, admin: client.ApiClient, workdir: Path, **settings: Any
+    apiserver: KubeApiServer,
+    admin: client.ApiClient,
+    workdir: Path,
+    *,
+    database_url: str | None = None,
+    **settings: Any,
 ) -> AsyncIterator[KnativeHarness]:
     """Fresh namespaces, the shipped RBAC, the controller stand-in; instances via `.instance()`."""
     api_namespace = create_namespace(apiserver)
@@ -126,6 +135,7 @@ async def knative_harness(
             admin=admin,
             knative=knative,
             tokens=tokens,
+            database_url=database_url,
         )
         async with harness._stack:
             yield harness

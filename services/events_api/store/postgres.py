@@ -12,6 +12,7 @@ Connections, timeouts and error translation live in :mod:`events_api.store.postg
 """
 
 import asyncio
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
@@ -42,6 +43,7 @@ from events_api.store.postgres_connections import (
 )
 from events_api.store.records import (
     DEFAULT_PAGE_SIZE,
+    IntentKey,
     Page,
     PipelineRecord,
     StartedTrigger,
@@ -49,6 +51,7 @@ from events_api.store.records import (
 )
 from events_api.store.rows import (
     intent_version_to_store,
+    only_intent,
     page_of,
     pipeline_record,
     pipeline_version,
@@ -303,21 +306,32 @@ class PostgresPipelineStore:
         self, tenant: TenantId, *, pipeline_id: PipelineId
     ) -> TriggerIntent | None:
         """The last recorded intent, or None."""
+        key = (tenant, pipeline_id)
+        return only_intent(await self.get_trigger_intents((key,)), key)
+
+    async def get_trigger_intents(
+        self, keys: Collection[IntentKey]
+    ) -> dict[IntentKey, TriggerIntent | None]:
+        """Many pipelines' intents in one statement; unknown (tenant, pipeline) keys are absent."""
+        if not keys:
+            return {}
         async with self._statement() as db:
-            row = await db.fetchrow(
-                "SELECT t.state, t.version, t.recorded_at FROM pipelines AS p "
+            rows = await db.fetch(
+                "SELECT p.tenant, p.id, t.state, t.version, t.recorded_at FROM pipelines AS p "
                 "LEFT JOIN trigger_intents AS t ON t.pipeline_id = p.id "
-                "WHERE p.id = $1 AND p.tenant = $2",
-                pipeline_id,
-                tenant,
+                "WHERE p.id = ANY($1::text[])",
+                sorted({pipeline_id for _, pipeline_id in keys}),
             )
-        if row is None:
-            raise PipelineNotFound(tenant, pipeline_id)
-        if row["state"] is None:
-            return None
-        return trigger_intent(
-            state=row["state"], version=row["version"], recorded_at=row["recorded_at"]
-        )
+        wanted = set(keys)
+        return {
+            key: None
+            if row["state"] is None
+            else trigger_intent(
+                state=row["state"], version=row["version"], recorded_at=row["recorded_at"]
+            )
+            for row in rows
+            if (key := (TenantId(row["tenant"]), PipelineId(row["id"]))) in wanted
+        }
 
     async def list_started_triggers(self) -> tuple[StartedTrigger, ...]:
         """Every started trigger, across tenants, oldest pipeline first."""

@@ -1,8 +1,9 @@
 """PostgreSQL connections for the production store: an asyncpg pool, bounded calls, one translation.
 
 Every replica of the API has its own pool on the shared database. Each store call takes one
-connection for one transaction (or, for a one-statement read, one statement), bounded as a whole by the operation timeout (waiting for a free
-connection included), and every statement also carries asyncpg's ``command_timeout``. The server
+connection for one transaction (or, for a one-statement read, one statement), bounded as a whole
+by the operation timeout (waiting for a free connection included), and every statement also
+carries asyncpg's ``command_timeout``. The server
 ends sessions left idle inside a transaction, so a replica that dies mid-call cannot hold locks.
 
 asyncpg and socket errors are translated once, here (:func:`translate_postgres_error`).

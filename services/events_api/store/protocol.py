@@ -6,9 +6,16 @@ test suite runs against both. Every method is scoped to a tenant (another tenant
 "not found"), bounded by a timeout, and raises only :mod:`events_api.store.errors`.
 """
 
+from collections.abc import Collection
 from typing import Protocol
 
-from events_api.store.records import DEFAULT_PAGE_SIZE, Page, PipelineRecord, StartedTrigger
+from events_api.store.records import (
+    DEFAULT_PAGE_SIZE,
+    IntentKey,
+    Page,
+    PipelineRecord,
+    StartedTrigger,
+)
 from pipeline_models import PipelineId, PipelineSpec, PipelineVersion, TenantId, TriggerIntent
 
 
@@ -122,6 +129,16 @@ class PipelineStore(Protocol):
 
         Raises:
             PipelineNotFound: no such pipeline for this tenant.
+        """
+        ...
+
+    async def get_trigger_intents(
+        self, keys: Collection[IntentKey]
+    ) -> dict[IntentKey, TriggerIntent | None]:
+        """The intents of many pipelines in one statement (status reads are batched).
+
+        A key whose pipeline does not exist for that tenant is absent from the answer; None is
+        a pipeline whose trigger was never started.
         """
         ...
 

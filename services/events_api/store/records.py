@@ -76,6 +76,10 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     """Pass it back to get the next page; None on the last page."""
 
 
+IntentKey = tuple[TenantId, PipelineId]
+"""Whose trigger intent: the tenant and the pipeline."""
+
+
 class StartedTrigger(msgspec.Struct, frozen=True, kw_only=True):
     """A pipeline whose last trigger intent is "started", for resumption after a restart."""
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from events_api.store.records import Page, PipelineRecord
+from events_api.store.errors import PipelineNotFound
+from events_api.store.records import IntentKey, Page, PipelineRecord
 from events_api.store.specs import decode_spec
 from events_api.store.timestamps import as_utc
 from pipeline_models import (
@@ -101,3 +102,16 @@ def page_of(rows: Sequence[T], *, limit: int, cursor_of: Callable[[T], str]) -> 
     items = tuple(rows[:limit])
     more = len(rows) > limit
     return Page(items=items, next_cursor=cursor_of(items[-1]) if more else None)
+
+
+def only_intent(
+    intents: dict[IntentKey, TriggerIntent | None], key: IntentKey
+) -> TriggerIntent | None:
+    """The one intent a `get_trigger_intents((key,))` read asked for.
+
+    Raises:
+        PipelineNotFound: the key's pipeline does not exist for its tenant.
+    """
+    if key not in intents:
+        raise PipelineNotFound(*key)
+    return intents[key]

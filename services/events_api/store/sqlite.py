@@ -1,15 +1,17 @@
 """The development pipeline store: one SQLite file, safe for one or a few local processes.
 
 Queries run through :class:`SqliteConnections` (aiosqlite threads, WAL, ``BEGIN IMMEDIATE`` for
-writes, a snapshot for multi-statement reads, none for one-statement reads). Times are stored as integer microseconds (UTC) and page cursors compare them exactly.
+writes, a snapshot for multi-statement reads, none for one-statement reads). Times are stored as
+integer microseconds (UTC) and page cursors compare them exactly.
 """
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import msgspec
 
 from events_api.store.cursors import (
     decode_pipelines_cursor,
@@ -27,6 +29,7 @@ from events_api.store.migrations import Backend, load_migrations, migrate_sqlite
 from events_api.store.options import StoreOptions
 from events_api.store.records import (
     DEFAULT_PAGE_SIZE,
+    IntentKey,
     Page,
     PipelineRecord,
     StartedTrigger,
@@ -34,6 +37,7 @@ from events_api.store.records import (
 )
 from events_api.store.rows import (
     intent_version_to_store,
+    only_intent,
     page_of,
     pipeline_record,
     pipeline_version,
@@ -268,20 +272,32 @@ class SqlitePipelineStore:
         self, tenant: TenantId, *, pipeline_id: PipelineId
     ) -> TriggerIntent | None:
         """The last recorded intent, or None."""
+        key = (tenant, pipeline_id)
+        return only_intent(await self.get_trigger_intents((key,)), key)
+
+    async def get_trigger_intents(
+        self, keys: Collection[IntentKey]
+    ) -> dict[IntentKey, TriggerIntent | None]:
+        """Many pipelines' intents in one statement; unknown (tenant, pipeline) keys are absent."""
+        if not keys:
+            return {}
+        ids = sorted({pipeline_id for _, pipeline_id in keys})
         async with self._db.statement() as db:
             rows = await _fetch(
                 db,
-                "SELECT t.state, t.version, t.recorded_at FROM pipelines AS p "
+                "SELECT p.tenant, p.id, t.state, t.version, t.recorded_at FROM pipelines AS p "
                 "LEFT JOIN trigger_intents AS t ON t.pipeline_id = p.id "
-                "WHERE p.id = ? AND p.tenant = ?",
-                (pipeline_id, tenant),
+                "WHERE p.id IN (SELECT value FROM json_each(?))",
+                (msgspec.json.encode(ids).decode(),),
             )
-        if not rows:
-            raise PipelineNotFound(tenant, pipeline_id)
-        state, version, recorded_at = rows[0]
-        if state is None:
-            return None
-        return trigger_intent(state=state, version=version, recorded_at=from_micros(recorded_at))
+        wanted = set(keys)
+        return {
+            key: None
+            if state is None
+            else trigger_intent(state=state, version=version, recorded_at=from_micros(recorded_at))
+            for tenant, pipeline_id, state, version, recorded_at in rows
+            if (key := (TenantId(tenant), PipelineId(pipeline_id))) in wanted
+        }
 
     async def list_started_triggers(self) -> tuple[StartedTrigger, ...]:
         """Every started trigger, across tenants, oldest pipeline first."""

@@ -141,3 +141,27 @@ async def test_another_replica_reads_the_intent_right_after_the_write(
 
         await replica.set_trigger_intent(tenant, pipeline_id=pid, intent=stopped())
         assert await store.get_trigger_intent(tenant, pipeline_id=pid) == stopped()
+
+
+async def test_many_intents_are_read_at_once_and_tenancy_holds(
+    store: PipelineStore, tenant: TenantId
+) -> None:
+    other = TenantId(f"{tenant}-other")
+    running, idle, stopping = [await _pipeline(store, tenant) for _ in range(3)]
+    theirs = await _pipeline(store, other)
+    await store.set_trigger_intent(tenant, pipeline_id=running, intent=started(1))
+    await store.set_trigger_intent(tenant, pipeline_id=stopping, intent=stopped())
+    await store.set_trigger_intent(other, pipeline_id=theirs, intent=started(1))
+    unknown = PipelineId("pipeline-unknown000000")
+
+    intents = await store.get_trigger_intents(
+        [(tenant, running), (tenant, idle), (tenant, stopping), (tenant, theirs), (tenant, unknown)]
+    )
+
+    # Another tenant's pipeline and an unknown one are absent, exactly like "not found".
+    assert intents == {
+        (tenant, running): started(1),
+        (tenant, idle): None,
+        (tenant, stopping): stopped(),
+    }
+    assert await store.get_trigger_intents([]) == {}
