@@ -1,4 +1,5 @@
-"""The `pipeline-events` command: serve the API, run it in dev mode, or start dev infrastructure.
+"""The `pipeline-events` command: serve the API, run it in dev mode, start dev infrastructure,
+or use a running API as a client.
 
     pipeline-events serve            the API as deployed (settings from PIPELINE_EVENTS_*)
     pipeline-events dev              the API on this machine with a local Kafka
@@ -7,8 +8,24 @@
     pipeline-events infra kubernetes etcd + kube-apiserver with Knative's CRDs, until Ctrl-C
     pipeline-events infra prepare    download and build all of the above, start nothing
     pipeline-events send TOPIC [VALUE…] produce test records (one per value or stdin line)
+    pipeline-events pipelines create -f FILE | list | get ID [--version V] | versions ID
+    pipeline-events events start ID [--version V] [--reset] [--wait [--timeout S]]
+    pipeline-events events status ID | stop ID
 
-Exit codes: 0 success, 1 a failure the message explains, 2 bad usage.
+The client commands (`pipelines`, `events`) live in :mod:`events_api.client`; they find the API
+and the token as `--api-url`/`--token` > `PIPELINE_EVENTS_API_URL`/`PIPELINE_EVENTS_TOKEN` > the
+TOML config file (`--config` > `PIPELINE_EVENTS_CONFIG` > `~/.config/pipeline-events/config.toml`)
+> `http://127.0.0.1:8000` and the token `pipeline-events dev` wrote (see `client/config.py`).
+
+Exit codes (:class:`events_api.client.exit_codes.ExitCode`; serve, dev, infra and send use 0-2):
+  0   success
+  1   a failure the message explains (e.g. 409, 500, no event option)
+  2   bad usage or invalid input: arguments, pipeline file, config, 400/413/415/422
+  3   no such pipeline, version or trigger (404)
+  4   authentication or permission refused (401, 403)
+  5   the API is unreachable, not at that URL, or unavailable (429, 502-504)
+  6   events start --wait: the trigger did not become ready in time
+  130 interrupted (Ctrl-C)
 """
 
 import argparse
@@ -28,6 +45,8 @@ import uvicorn
 
 from events_api.auth.errors import AuthConfigError
 from events_api.auth.settings import load_auth_settings
+from events_api.client.exit_codes import exit_codes_help
+from events_api.client.parsers import add_client_commands
 from events_api.devstack import (
     DevstackError,
     ensure_kafka_jars,
@@ -40,6 +59,8 @@ from events_api.observability import configure_logging
 from events_api.settings import ApiSettings, SettingsError, load_settings
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+DEFAULT_DEV_PORT = 8000
+"""Where `dev` listens, and where the client looks first (`client.config.DEFAULT_API_URL`)."""
 
 
 def _say(message: str) -> None:
@@ -92,13 +113,30 @@ def _command_serve(_: argparse.Namespace) -> int:
     return 0
 
 
+DEV_TOKEN_NAME = "dev-token"  # noqa: S105 - a file name, not a secret
+
+
+def _dev_folder() -> Path:
+    return cache_root() / "dev"
+
+
+def _dev_token_path() -> Path:
+    """Where `dev` keeps its token; the client commands read it as their last resort."""
+    return _dev_folder() / DEV_TOKEN_NAME
+
+
+def _dev_kafka_path() -> Path:
+    """Where a running `dev` notes its Kafka's address, for `send` (removed when dev stops)."""
+    return _dev_folder() / "kafka-bootstrap-servers"
+
+
 def _dev_token(folder: Path) -> str:
     """The development token, minted once and kept (dev only) so restarts keep working."""
     from events_api.auth.scopes import Scope  # noqa: PLC0415 - dev mode only
     from events_api.auth.static_tokens import encode_token_file, new_token_entry  # noqa: PLC0415
 
     folder.mkdir(parents=True, exist_ok=True)
-    token_path, tokens_file = folder / "dev-token", folder / "tokens.json"
+    token_path, tokens_file = folder / DEV_TOKEN_NAME, folder / "tokens.json"
     if token_path.exists() and tokens_file.exists():
         return token_path.read_text().strip()
     minted = new_token_entry(name="developer", tenant="dev", scopes=tuple(Scope))
@@ -109,7 +147,7 @@ def _dev_token(folder: Path) -> str:
 
 
 def _command_dev(args: argparse.Namespace) -> int:
-    folder = cache_root() / "dev"
+    folder = _dev_folder()
     token = _dev_token(folder)
     # Dev defaults, each overridable from the environment.
     os.environ.setdefault("PIPELINE_EVENTS_AUTH_MODE", "static")
@@ -131,6 +169,8 @@ def _command_dev(args: argparse.Namespace) -> int:
             cleanup.callback(kafka.stop)
             os.environ[KAFKA_ENV] = kafka.bootstrap_servers
             _say(f"Kafka is ready at {kafka.bootstrap_servers} (data in {workdir}).")
+        _dev_kafka_path().write_text(os.environ[KAFKA_ENV] + "\n")
+        cleanup.callback(_dev_kafka_path().unlink, missing_ok=True)
         # The local backend's consumers, dead letters and runners' kafka steps use this Kafka.
         os.environ.setdefault(
             "PIPELINE_EVENTS_LOCAL_KAFKA_BOOTSTRAP_SERVERS", os.environ[KAFKA_ENV]
@@ -141,6 +181,13 @@ def _command_dev(args: argparse.Namespace) -> int:
             f"  curl -H 'Authorization: Bearer {token}' "
             f"http://127.0.0.1:{settings.port}/api/v1/pipelines"
         )
+        if settings.port == DEFAULT_DEV_PORT:
+            _say("  or the CLI, which finds this API and its token: pipeline-events pipelines list")
+        else:
+            _say(
+                f"  or the CLI: pipeline-events pipelines list --api-url "
+                f"http://127.0.0.1:{settings.port}"
+            )
         _serve_api(settings)
     return 0
 
@@ -207,9 +254,12 @@ def _command_send(args: argparse.Namespace) -> int:
         send_records,
     )
 
-    bootstrap = args.bootstrap_servers or os.environ.get(KAFKA_ENV)
+    bootstrap = args.bootstrap_servers or os.environ.get(KAFKA_ENV) or _running_dev_kafka()
     if not bootstrap:
-        _say(f"pipeline-events send: give --bootstrap-servers or set {KAFKA_ENV}")
+        _say(
+            f"pipeline-events send: give --bootstrap-servers or set {KAFKA_ENV} "
+            "(or start `pipeline-events dev`, whose Kafka is the default)"
+        )
         return 2
     try:
         headers = [parse_header(text) for text in args.header]
@@ -230,16 +280,32 @@ def _command_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def _running_dev_kafka() -> str | None:
+    """The Kafka of a running `pipeline-events dev`, if one is running."""
+    try:
+        return _dev_kafka_path().read_text().strip() or None
+    except OSError:
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job."""
     parser = argparse.ArgumentParser(
-        prog="pipeline-events", description="Run data pipelines when messages land on Kafka."
+        prog="pipeline-events",
+        description="Run data pipelines when messages land on Kafka.",
+        epilog=exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the API (settings from PIPELINE_EVENTS_*)")
     serve.set_defaults(handler=_command_serve)
     dev = commands.add_parser("dev", help="the API on this machine, with a local Kafka")
-    dev.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    dev.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_DEV_PORT,
+        help=f"port on 127.0.0.1 (default {DEFAULT_DEV_PORT})",
+    )
     dev.set_defaults(handler=_command_dev)
     infra = commands.add_parser("infra", help="start development infrastructure until Ctrl-C")
     infra.add_argument("component", choices=["kafka", "postgres", "kubernetes", "prepare"])
@@ -256,15 +322,26 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--header", action="append", default=[], metavar="NAME=VALUE", help="a header (repeat)"
     )
-    send.add_argument("--bootstrap-servers", help=f"Kafka (default: ${KAFKA_ENV})")
+    send.add_argument(
+        "--bootstrap-servers",
+        help=f"Kafka (default: ${KAFKA_ENV}, else the Kafka of a running `pipeline-events dev`)",
+    )
     send.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     send.set_defaults(handler=_command_send)
+    add_client_commands(commands, dev_token_path=_dev_token_path)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `pipeline-events` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse gives `send`'s values only when they come before the options; values after
+    # `--key K` are what a person types too (`send TOPIC --key K V1 V2`).
+    if extra and args.command == "send" and not any(item.startswith("-") for item in extra):
+        args.values += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     _treat_sigterm_as_interrupt()
     try:
         code: int = args.handler(args)

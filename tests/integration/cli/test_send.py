@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -69,3 +70,41 @@ def test_send_rejects_a_malformed_header(capsys: pytest.CaptureFixture[str]) -> 
     code = main(["send", "t", "x", "--bootstrap-servers", "127.0.0.1:1", "--header", "oops"])
     assert code == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_send_defaults_to_the_kafka_of_a_running_dev(
+    kafka_server: KafkaServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PIPELINE_EVENTS_CACHE", str(tmp_path))
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    topic = f"send-{uuid.uuid4().hex[:8]}"
+    assert main(["send", topic, "x"]) == 2
+    assert "pipeline-events dev" in capsys.readouterr().err
+
+    # What `pipeline-events dev` writes while it runs.
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "kafka-bootstrap-servers").write_text(kafka_server.bootstrap_servers)
+
+    assert main(["send", topic, "x"]) == 0
+    records = asyncio.run(_read(kafka_server.bootstrap_servers, topic, 1))
+    assert [value for _, value, _ in records] == [b"x"]
+
+
+def test_values_may_follow_the_options(kafka_server: KafkaServer) -> None:
+    topic = f"send-{uuid.uuid4().hex[:8]}"
+    bootstrap = ["--bootstrap-servers", kafka_server.bootstrap_servers]
+
+    assert main(["send", topic, "--key", "k", *bootstrap, "v1", "v2"]) == 0
+
+    records = asyncio.run(_read(kafka_server.bootstrap_servers, topic, 2))
+    assert [(key, value) for key, value, _ in records] == [(b"k", b"v1"), (b"k", b"v2")]
+
+
+def test_an_unknown_option_is_still_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["send", "t", "v1", "--nope"])
+    assert exited.value.code == 2
+    assert "--nope" in capsys.readouterr().err
