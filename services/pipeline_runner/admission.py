@@ -1,4 +1,4 @@
-"""Admitting events: bounded concurrency, and the drain after SIGTERM.
+"""Admitting events: bounded concurrency, the pipeline deadline, and the drain after SIGTERM.
 
 Every event holds a :class:`Ticket` while it is processed. :meth:`Admission.enter` refuses a new
 event when the pod already processes ``limit`` events (:class:`Overloaded`, a 429 Knative
@@ -6,25 +6,36 @@ retries) or is draining (:class:`ShuttingDown`, a 503). :meth:`Admission.drain` 
 events, waits up to a grace period for the in-flight ones, then cuts the rest by moving their
 deadline to now: their engines cancel their steps and they answer 503, so Knative redelivers
 them to another pod. Nothing is abandoned without an answer.
+
+The deadline: each event runs in an ``asyncio.timeout(None)`` scope (no timer of its own) and
+one task, started with the first event, sleeps until the earliest deadline among the tickets
+and expires the scopes that reached theirs. A timer per event (``asyncio.timeout_at``) costs a
+loop timer created and cancelled for every event, a sizeable share of a short pipeline's run;
+the deadlines are seconds long, so one timer for all of them loses no precision.
 """
 
 import asyncio
+import contextlib
 from types import TracebackType
 
 from pipeline_runner.errors import Overloaded, ShuttingDown
 
 
 class Ticket:
-    """One admitted event; holds the timeout scope the drain may cut short.
+    """One admitted event; holds the timeout scope its deadline (or the drain) expires.
 
     A context manager: leaving it (however the event ended) gives the place back.
     """
 
-    def __init__(self, admission: "Admission") -> None:
+    def __init__(self, admission: "Admission", deadline_at: float) -> None:
         self._admission = admission
+        self.deadline_at = deadline_at
+        """Loop time of the event's pipeline deadline."""
         self.scope: asyncio.Timeout | None = None
         self.cut = False
         """True when the drain expired this event's deadline."""
+        self.timed_out = False
+        """True once the deadline (or the drain) expired the scope."""
 
     def __enter__(self) -> "Ticket":
         return self
@@ -38,14 +49,15 @@ class Ticket:
         self._admission.leave(self)
 
     def watch(self, scope: asyncio.Timeout) -> None:
-        """Let the drain cut the event by expiring ``scope``."""
+        """Let the deadline and the drain expire ``scope`` (an ``asyncio.timeout(None)``)."""
         self.scope = scope
-        if self.cut:
+        if self.timed_out:
             scope.reschedule(asyncio.get_running_loop().time())
 
-    def expire(self) -> None:
-        """Cut the event now (the drain's grace period is over)."""
-        self.cut = True
+    def expire(self, *, cut: bool = False) -> None:
+        """End the event now: its deadline passed, or (``cut``) the drain's grace is over."""
+        self.cut = self.cut or cut
+        self.timed_out = True
         if self.scope is not None and not self.scope.expired():
             self.scope.reschedule(asyncio.get_running_loop().time())
 
@@ -58,6 +70,7 @@ class Admission:
         self._tickets: set[Ticket] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._deadlines: asyncio.Task[None] | None = None
         self.draining = False
         """True after SIGTERM: readiness fails and new events are refused."""
 
@@ -66,8 +79,11 @@ class Admission:
         """Events being processed now."""
         return len(self._tickets)
 
-    def enter(self) -> Ticket:
-        """Admit one event: ``with admission.enter() as ticket:`` for as long as it runs.
+    def enter(self, *, deadline_at: float) -> Ticket:
+        """Admit one event: ``with admission.enter(...) as ticket:`` for as long as it runs.
+
+        ``deadline_at`` (loop time) is when its scope expires; every event of a pod gets the
+        same deadline duration, so a new ticket never has an earlier deadline than the others.
 
         (A class rather than ``@contextmanager``: this runs for every event.)
 
@@ -79,9 +95,13 @@ class Admission:
             raise ShuttingDown("this runner is shutting down; the event will be redelivered")
         if len(self._tickets) >= self._limit:
             raise Overloaded(f"this runner already processes {self._limit} events; retry later")
-        ticket = Ticket(self)
+        ticket = Ticket(self, deadline_at)
         self._tickets.add(ticket)
         self._idle.clear()
+        if self._deadlines is None:
+            self._deadlines = asyncio.get_running_loop().create_task(
+                self._enforce_deadlines(), name="event deadlines"
+            )
         return ticket
 
     def leave(self, ticket: Ticket) -> None:
@@ -98,6 +118,30 @@ class Admission:
                 await self._idle.wait()
         except TimeoutError:
             for ticket in list(self._tickets):
-                ticket.expire()
+                ticket.expire(cut=True)
             # Cut events answer as soon as their steps have been cancelled.
             await self._idle.wait()
+
+    async def close(self) -> None:
+        """Stop enforcing deadlines (after the drain: no event is left to time out)."""
+        if self._deadlines is not None:
+            self._deadlines.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._deadlines
+
+    async def _enforce_deadlines(self) -> None:
+        """Sleep until the earliest deadline, expire the tickets that reached theirs; end when
+        no ticket is left to time out (the next `enter` starts it again)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while waiting := [t.deadline_at for t in self._tickets if not t.timed_out]:
+                earliest = min(waiting)
+                if earliest > loop.time():
+                    await asyncio.sleep(earliest - loop.time())
+                    continue
+                now = loop.time()
+                for ticket in list(self._tickets):
+                    if not ticket.timed_out and ticket.deadline_at <= now:
+                        ticket.expire()
+        finally:
+            self._deadlines = None

@@ -105,7 +105,7 @@ class Runtime:
             RunnerError: every failure, for :mod:`pipeline_runner.answers` to answer.
         """
         deadline_at = asyncio.get_running_loop().time() + self.config.deadline_seconds
-        with self.admission.enter() as ticket:
+        with self.admission.enter(deadline_at=deadline_at) as ticket:
             return await self._within_deadline(ticket, headers, read_body, deadline_at=deadline_at)
 
     async def _within_deadline(
@@ -117,7 +117,8 @@ class Runtime:
         deadline_at: float,
     ) -> tuple[Outcome, str]:
         try:
-            async with asyncio.timeout_at(deadline_at) as scope:
+            # No timer per event: the admission expires the scope at `deadline_at`.
+            async with asyncio.timeout(None) as scope:
                 ticket.watch(scope)
                 body = await read_body(self.config.settings.max_body_bytes)
                 event = decode_event(headers, body)
@@ -179,6 +180,7 @@ class Runtime:
     async def close(self) -> None:
         """Drain, then close the http client and the Kafka producer; safe to call twice."""
         await asyncio.shield(self.start_drain())
+        await asyncio.shield(self.admission.close())
         await asyncio.shield(self.producer.close())
         await asyncio.shield(self.http.aclose())
 
