@@ -1,12 +1,14 @@
 """Suite-wide rules and shared servers: an asyncio test fails when it leaves a task running;
 the real control plane (etcd + kube-apiserver with Knative's CRDs) is started once per session
-for every folder that needs it (integration, deploy)."""
+for every folder that needs it (integration, deploy), and so is the real Kafka broker
+(integration, e2e)."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from events_api.devstack import KafkaServer, start_kafka
 from events_api.devstack.knative import knative_crds
 from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 
@@ -39,3 +41,10 @@ def kubernetes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubernetesC
     with start_kubernetes(workdir=tmp_path_factory.mktemp("kubernetes")) as plane:
         plane.apiserver.install_crds(knative_crds())
         yield plane
+
+
+@pytest.fixture(scope="session")
+def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaServer]:
+    """A single-node Apache Kafka broker (KRaft) on 127.0.0.1."""
+    with start_kafka(workdir=tmp_path_factory.mktemp("kafka")) as server:
+        yield server

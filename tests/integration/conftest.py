@@ -1,4 +1,5 @@
-"""The real servers integration tests talk to, started once per test session.
+"""The real servers integration tests talk to, started once per test session (the Kafka broker,
+shared with the end-to-end tests, is in tests/conftest.py).
 
 A server that cannot be provisioned fails every test that needs it, loudly, with the reason: these
 tests never skip.
@@ -9,18 +10,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from kubernetes_asyncio import client
 
-from events_api.devstack import KafkaServer, PostgresServer, start_kafka, start_postgres
+from events_api.devstack import PostgresServer, start_postgres
 from events_api.devstack.knative import knative_crds
 from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 from support.knative_controllers import KnativeControllers
 from support.kubernetes import api_client_for, create_namespace
-
-
-@pytest.fixture(scope="session")
-def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaServer]:
-    """A single-node Apache Kafka broker (KRaft) on 127.0.0.1."""
-    with start_kafka(workdir=tmp_path_factory.mktemp("kafka")) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,13 @@
 
 Each attempt is one POST bounded by the delivery timeout; what is retried and how long to wait
 between attempts is :mod:`events_api.triggers.local.retrying`. Each attempt goes to the runner
-serving *now* (:class:`Target`): during a rollout a retried event reaches the new version.
+serving *now* (:class:`Target`): during a rollout a retried event reaches the new version. An
+attempt may first wait for one of the runner's slots (the queue-proxy's part: the runner is never
+sent more events than it admits).
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,16 +87,21 @@ async def deliver(
     target: Target,
     policy: DeliveryPolicy,
     random: Random,
+    slots: asyncio.Semaphore | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> Outcome:
-    """POST `event` until a 2xx, a final status, or the attempts are spent."""
+    """POST `event` until a 2xx, a final status, or the attempts are spent.
+
+    With `slots`, each attempt first takes one (held for the POST only, not the backoff).
+    """
     schedule = policy.schedule
     phases = httpx.Timeout(policy.attempt_timeout, connect=policy.connect_timeout)
     attempt = 0
     while True:
         attempt += 1
-        url = await target.wait_url()
-        outcome = await _attempt(client, event, url=url, phases=phases, policy=policy)
+        async with slots if slots is not None else contextlib.nullcontext():
+            url = await target.wait_url()
+            outcome = await _attempt(client, event, url=url, phases=phases, policy=policy)
         outcome_status = outcome.status
         if outcome.delivered:
             return Outcome(delivered=True, attempts=attempt, url=url, status=outcome_status)

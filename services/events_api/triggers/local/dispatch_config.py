@@ -2,8 +2,9 @@
 
 The equivalent of the Knative backend's KafkaSource manifest: topic, consumer group (the very
 name a KafkaSource would use, so offsets mean the same), ordering, initial offset, key type,
-retry schedule, per-attempt timeout, and the dead letter — the pipeline's own, else dev mode's
-`<topic>.dlq` (`default_dead_letter_suffix`), so nothing is dropped silently.
+retry schedule, per-attempt timeout, the dead letter — the pipeline's own, else dev mode's
+`<topic>.dlq` (`default_dead_letter_suffix`), so nothing is dropped silently — and how many events
+the runner takes at once.
 """
 
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ class DispatchConfig:
     """Records in flight per partition: 1 when ordered."""
     policy: DeliveryPolicy
     dead_letter: DeadLetterDestination | None
+    runner_slots: int
+    """Attempts in flight to the runner at once, all partitions together: the events the runner
+    admits (`scaling.container_concurrency`, else the runner settings' `max_concurrency`). The
+    rest wait for a slot, as Knative's queue-proxy holds them, instead of being answered 429
+    and backing off."""
 
 
 def dispatch_config_for(version: PipelineVersion, *, settings: LocalSettings) -> DispatchConfig:
@@ -74,6 +80,7 @@ def dispatch_config_for(version: PipelineVersion, *, settings: LocalSettings) ->
             connect_timeout=settings.connect_timeout_seconds,
         ),
         dead_letter=dead_letter_for(version, settings=settings),
+        runner_slots=options.scaling.container_concurrency or settings.runner.max_concurrency,
     )
 
 

@@ -8,11 +8,17 @@ The local stand-in for a KafkaSource's data plane:
   blocks, so the consumer keeps its group membership however long a record retries);
 * each record becomes the event a KafkaSource sends (:mod:`.encoding`), is delivered with the
   pipeline's retries (:mod:`.delivery`) and, when they are exhausted, dead-lettered
-  (:mod:`.dead_letters`);
+  (:mod:`.dead_letters`); attempts from all lanes share the runner's slots (as many as it admits
+  at once), as Knative's queue-proxy holds requests beyond `containerConcurrency`;
 * a commit task commits, per partition, one past the finished prefix: only records that got a
   2xx or whose dead letter was written (at-least-once). Commits are coalesced: each progress
   wakes the committer, which commits whatever advanced meanwhile;
-* on a revocation (another consumer joined the group) the revoked lanes stop and commit first.
+* on a revocation (another consumer joined the group) the revoked lanes stop and commit first;
+* on an assignment, each new partition's starting offset (its committed one, else where
+  `initial_offset` points now) is looked up and committed before it is fetched from, and only
+  then is the source ready — as a KafkaSource is only Ready once `InitialOffsetsCommitted`. Else
+  `latest` would be resolved later: a record produced right after `source_ready`, or while the
+  API is down before the first commit, would be skipped.
 
 Tasks: the poll loop and the committer are owned here, named, and stopped by :meth:`stop`.
 """
@@ -63,6 +69,9 @@ class Dispatcher:
         self._dead_letters = dead_letters
         self._lanes: dict[TopicPartition, PartitionLane] = {}
         self._paused: set[TopicPartition] = set()
+        self._runner_slots = asyncio.Semaphore(config.runner_slots)
+        self._positioned: set[TopicPartition] = set()
+        """Assigned partitions whose starting offset is fixed and committed."""
         self._progress = asyncio.Event()
         self._commit_lock = asyncio.Lock()
         self._consumer: Any = None
@@ -72,9 +81,13 @@ class Dispatcher:
 
     @property
     def joined(self) -> bool:
-        """Whether the consumer has joined its group and holds partitions (`source_ready`)."""
+        """Whether the consumer holds partitions and has fixed where each starts
+        (`source_ready`): no record produced from now on can be skipped."""
         consumer = self._consumer
-        return consumer is not None and self.failure is None and bool(consumer.assignment())
+        if consumer is None or self.failure is not None:
+            return False
+        assignment = consumer.assignment()
+        return bool(assignment) and assignment <= self._positioned
 
     async def start(self) -> None:
         """Connect and subscribe; consuming continues in the background.
@@ -98,7 +111,7 @@ class Dispatcher:
         try:
             async with asyncio.timeout(settings.kafka_request_timeout_seconds):
                 await consumer.start()
-            consumer.subscribe([config.topic], listener=_Revocations(self))
+            consumer.subscribe([config.topic], listener=_Rebalances(self))
         except KAFKA_ERRORS as error:
             await consumer.stop()
             raise unavailable(error, settings.kafka_bootstrap_servers) from error
@@ -167,7 +180,12 @@ class Dispatcher:
         config = self.config
         event = encode_record(record, config.identity)
         outcome = await deliver(
-            self._client, event, target=self._target, policy=config.policy, random=random.random
+            self._client,
+            event,
+            target=self._target,
+            policy=config.policy,
+            random=random.random,
+            slots=self._runner_slots,
         )
         if outcome.delivered:
             return
@@ -214,8 +232,37 @@ class Dispatcher:
                 chosen[partition].committed = offset
             return True
 
+    async def assign(self, partitions: set[TopicPartition]) -> None:
+        """Fix and commit where newly assigned partitions start, fetching none of them meanwhile.
+
+        They are paused before the first await (aiokafka calls this before it can fetch them),
+        so the offset committed is the first record delivered. A failure is logged; those
+        partitions are consumed anyway, but the source does not report ready.
+        """
+        consumer = self._consumer
+        new = set(partitions) - self._positioned
+        if consumer is None or not new:
+            return
+        consumer.pause(*new)
+        try:
+            async with asyncio.timeout(self._settings.kafka_request_timeout_seconds):
+                positions = {tp: await consumer.position(tp) for tp in new}
+                await consumer.commit(positions)
+        except KAFKA_ERRORS as error:
+            logger.warning(
+                "cannot commit the starting offsets of %s (%s): the source is not ready",
+                self.config.group,
+                error,
+            )
+            return
+        finally:
+            held = new & set(consumer.assignment())
+            consumer.resume(*(held - self._paused))
+        self._positioned |= positions.keys()
+
     async def revoke(self, partitions: set[TopicPartition]) -> None:
         """Stop the lanes of partitions this consumer loses; commit what they finished."""
+        self._positioned -= partitions
         revoked = {tp: lane for tp, lane in self._lanes.items() if tp in partitions}
         await asyncio.gather(
             *(lane.stop(drain_seconds=self._settings.drain_seconds) for lane in revoked.values())
@@ -247,8 +294,8 @@ class Dispatcher:
             logger.warning("the consumer of %s did not stop cleanly: %s", self.config.group, error)
 
 
-class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Hands revocations to the dispatcher (assignments need nothing: lanes start lazily)."""
+class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands revocations and assignments to the dispatcher (lanes start lazily)."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
@@ -257,4 +304,4 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._dispatcher.revoke(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        await self._dispatcher.assign(set(assigned))

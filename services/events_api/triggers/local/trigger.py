@@ -3,7 +3,8 @@
 What a Knative Service plus its KafkaSource do, for one pipeline on this machine:
 
 * **start** converges the consumer at once (a new one only when the topic, ordering, key type,
-  initial offset or delivery changed; the consumer group, and so the offsets, stay the same)
+  initial offset, delivery or container concurrency changed; the consumer group, and so the
+  offsets, stay the same)
   and rolls out the version in the background: a new runner process, its health check, then
   the switch — later deliveries (and retries of in-flight ones) go to the new runner — and
   only then the old runner stops (SIGTERM: it drains, answering 503 to stragglers, which are

@@ -98,3 +98,12 @@ def test_local_runners_may_call_loopback_unless_turned_off() -> None:
     assert runner_settings_for(SETTINGS).egress.allow_loopback
     closed = msgspec.structs.replace(SETTINGS, allow_loopback_egress=False)
     assert not runner_settings_for(closed).egress.allow_loopback
+
+
+def test_the_runner_gets_no_more_events_at_once_than_it_admits() -> None:
+    scaled = version({"event": "o", "scaling": {"container_concurrency": 7}})
+    assert dispatch_config_for(scaled, settings=SETTINGS).runner_slots == 7
+    # Without containerConcurrency the runner admits its settings' step cap.
+    plain = version({"event": "o", "scaling": {"container_concurrency": 0}})
+    expected = SETTINGS.runner.max_concurrency
+    assert dispatch_config_for(plain, settings=SETTINGS).runner_slots == expected
