@@ -14,7 +14,7 @@ from events_api.triggers.errors import BackendUnavailable, NoEventOption
 from events_api.triggers.local.backend import LocalTriggerBackend
 from events_api.triggers.local.opening import open_local_backend
 from events_api.triggers.local.settings import LocalSettings
-from events_api.triggers.protocol import StartRequest
+from events_api.triggers.protocol import StartOutcome, StartRequest
 from integration.local_backend.conftest import (
     BOUND_SECONDS,
     Collector,
@@ -56,6 +56,14 @@ async def joined(backend: LocalTriggerBackend) -> None:
             await asyncio.sleep(0.1)
 
 
+async def serving(backend: LocalTriggerBackend, version: PipelineVersion) -> StartOutcome:
+    """Start `version`; return once its runner is ready and its consumer holds partitions."""
+    outcome = await backend.start(start_request(version))
+    await ready(backend, version.version)
+    await joined(backend)
+    return outcome
+
+
 def seqs(collector: Collector) -> set[int]:
     return {value["seq"] for value in collector.values()}
 
@@ -69,9 +77,7 @@ async def test_start_runs_records_through_a_runner_process_and_stop_ends_it(
     outputs = collect(output)
     version = make_version(forward_to(output), options={"event": source})
 
-    outcome = await backend.start(start_request(version))
-    await ready(backend, 1)
-    await joined(backend)
+    outcome = await serving(backend, version)
     status = backend.status(TENANT, PIPELINE)
     assert status is not None
     assert status.pipeline_version == 1
@@ -108,9 +114,7 @@ async def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_rest_contin
     ]
     steps[1]["needs"] = ["size"]
     version = make_version(steps, options={"event": source})
-    await backend.start(start_request(version))
-    await ready(backend, 1)
-    await joined(backend)
+    await serving(backend, version)
 
     words: list[object] = ["a", "bb", 7, "dddd", "eeeee"]
     await produce(kafka_server, source, [{"seq": n, "word": w} for n, w in enumerate(words)])
@@ -132,9 +136,7 @@ async def test_a_new_version_takes_over_without_losing_records(
     source, output = await new_topic(kafka_server), await new_topic(kafka_server)
     outputs = collect(output)
     first = make_version(forward_to(output, marker="v1"), options={"event": source})
-    await backend.start(start_request(first))
-    await ready(backend, 1)
-    await joined(backend)
+    await serving(backend, first)
     old_pids = backend.pids(PIPELINE)
 
     await produce(kafka_server, source, [{"seq": n} for n in range(30)])

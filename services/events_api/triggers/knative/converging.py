@@ -10,8 +10,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from events_api.triggers.backoff import Backoff
 from events_api.triggers.errors import TriggerConflict
-from events_api.triggers.knative.backoff import Backoff
 from events_api.triggers.knative.client import AlreadyExists, KnativeClient, KubeObject, StaleWrite
 from events_api.triggers.knative.kinds import Kind
 from events_api.triggers.knative.labels import (

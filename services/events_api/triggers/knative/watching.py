@@ -39,13 +39,13 @@ import aiohttp
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from events_api.triggers.backoff import Backoff, Random
 from events_api.triggers.errors import (
     BackendUnavailable,
     MissingApi,
     PermissionDenied,
     TriggerError,
 )
-from events_api.triggers.knative.backoff import Backoff, Random
 from events_api.triggers.knative.client import translate
 from events_api.triggers.knative.kinds import KAFKA_SINK, SERVICE, Kind, kafka_source
 from events_api.triggers.knative.labels import MANAGED_SELECTOR

@@ -42,6 +42,9 @@ class LocalSettings(msgspec.Struct, frozen=True, kw_only=True):
     backoff_jitter: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
     # Seconds a new runner may take to answer /healthz before the rollout is declared failed.
     runner_start_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
+    # Longest wait before restarting a runner that keeps crashing (waits double from 1 s); a
+    # runner that served this long starts the count over.
+    runner_restart_backoff_max_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
     # Seconds a runner may drain after SIGTERM before it is killed.
     runner_stop_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 15.0
     # Seconds in-flight deliveries may finish when a trigger stops (the rest are cancelled and

@@ -10,6 +10,10 @@ What a Knative Service plus its KafkaSource do, for one pipeline on this machine
   only then the old runner stops (SIGTERM: it drains, answering 503 to stragglers, which are
   retried on the new one). Nothing is lost: records wait (uncommitted) while no runner serves.
   A runner that fails to start leaves the old one serving, as a failed revision does;
+* a serving runner that **exits unexpectedly** is restarted, as the kubelet restarts a crashed
+  container: deliveries are held meanwhile (the attempt that was in flight counts as failed),
+  and the restarts back off (1 s, 2 s, 4 s … up to `runner_restart_backoff_max_seconds`, half
+  jittered), the count starting over once a runner has served for that long;
 * **status** is read from this object (no I/O): `ready` when the runner of the requested
   version answered its health check and still runs, `source_ready` when the consumer holds
   partitions; reason and message say what is missing (a crashed runner's log tail);
@@ -20,11 +24,13 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from events_api.triggers.backoff import Backoff
 from events_api.triggers.local.dead_letters import DeadLetterWriter
 from events_api.triggers.local.delivery import Target
 from events_api.triggers.local.dispatch_config import DispatchConfig, dispatch_config_for
@@ -80,6 +86,12 @@ class LocalTrigger:
         self._dispatcher: Dispatcher | None = None
         self._rollout: asyncio.Task[None] | None = None
         self._watchers: set[asyncio.Task[None]] = set()
+        self._version: PipelineVersion | None = None
+        self._restarts = 0
+        """Consecutive restarts of a crashing runner (the backoff's count)."""
+        self._serving_since = 0.0
+        """Loop time the serving runner took over."""
+        self._restart_backoff = Backoff(base=1.0, cap=settings.runner_restart_backoff_max_seconds)
 
     @property
     def dispatch_config(self) -> DispatchConfig | None:
@@ -112,6 +124,7 @@ class LocalTrigger:
             )
             await dispatcher.start()
             self._dispatcher = dispatcher
+        self._version, self._restarts = version, 0
         await self._notify(desired=version.version, problem=None)
         # A fresh context: the rollout and its runner outlive the start request.
         self._rollout = asyncio.create_task(
@@ -154,6 +167,7 @@ class LocalTrigger:
             # stops it too and no failure in between can leak it.
             self._retiring.add(previous)
         self._serving, self._starting = runner, None
+        self._serving_since = asyncio.get_running_loop().time()
         await self._target.switch(runner.url)
         await self._notify()
         if previous is not None:
@@ -164,12 +178,54 @@ class LocalTrigger:
         async def watch() -> None:
             await watch_exit(runner)
             if runner is self._serving:
-                logger.warning("runner of %s version %d exited", self.pipeline_id, runner.version)
+                # A runner that served for a while crashed anew: not a crash loop.
+                served = asyncio.get_running_loop().time() - self._serving_since
+                await self._restart_later(runner, first=served >= self._restart_backoff.cap)
             await self._notify()
 
         task = asyncio.create_task(watch(), name=f"local-runner-exit-{runner.pid}")
         self._watchers.add(task)
         task.add_done_callback(self._watchers.discard)
+
+    async def _restart_later(self, crashed: RunnerProcess, *, first: bool) -> None:
+        """The serving runner exited on its own: hold deliveries, restart it after a backoff
+        (`first`: start the count over)."""
+        version = self._version
+        if version is None or (self._rollout is not None and not self._rollout.done()):
+            return  # stopping, or a rollout is about to replace it anyway
+        await self._target.switch(None)
+        self._restarts = 1 if first else self._restarts + 1
+        delay = self._restart_backoff.half_jittered(self._restarts, random=random.random)
+        logger.warning(
+            "the runner of %s version %d exited (status %s); restart %d in %.1f s",
+            self.pipeline_id,
+            crashed.version,
+            crashed.returncode,
+            self._restarts,
+            delay,
+        )
+        problem = Problem(
+            reason="RunnerExited",
+            message=f"{crashed.describe_exit()}\n(restart {self._restarts} in {delay:.1f} s)",
+        )
+        await self._notify(problem=problem)
+        self._rollout = asyncio.create_task(
+            self._restart(crashed, version, delay=delay),
+            name=f"local-restart-{self._label}-v{version.version}",
+            context=contextvars.Context(),
+        )
+
+    async def _restart(
+        self, crashed: RunnerProcess, version: PipelineVersion, *, delay: float
+    ) -> None:
+        await asyncio.sleep(delay)
+        await self._roll_out(version)
+        if self._serving is not crashed:
+            await self._notify(problem=None)
+        elif self._version is version:
+            # The new runner did not come up either: back off further (this task is ending).
+            self._rollout = None
+            await self._restart_later(crashed, first=False)
 
     async def _notify(
         self, *, desired: int | None = None, problem: Problem | bool | None = False
@@ -238,6 +294,7 @@ class LocalTrigger:
 
     async def stop(self) -> None:
         """Stop consuming (committing what finished), then every runner; wait for all."""
+        self._version = None  # nothing restarts from here on
         await self._cancel_rollout()
         await self._stop_dispatcher()
         await self._target.switch(None)

@@ -1,9 +1,10 @@
 """The watches' reconnection backoff: exponential, capped, fully jittered."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events_api.triggers.knative.backoff import Backoff
+from events_api.triggers.backoff import Backoff
 
 
 def test_the_ceiling_doubles_from_the_base_up_to_the_cap() -> None:
@@ -34,3 +35,11 @@ def test_a_delay_is_never_negative_nor_above_the_cap(
 def test_the_ceiling_never_shrinks_as_failures_grow(failures: int) -> None:
     backoff = Backoff(base=0.25, cap=30.0)
     assert backoff.ceiling(failures) <= backoff.ceiling(failures + 1)
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.5, 0.999])
+def test_half_jitter_stays_in_the_upper_half(draw: float) -> None:
+    backoff = Backoff(base=1.0, cap=30.0)
+    for failures in range(1, 10):
+        ceiling = backoff.ceiling(failures)
+        assert ceiling / 2 <= backoff.half_jittered(failures, random=lambda: draw) <= ceiling

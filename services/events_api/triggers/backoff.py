@@ -1,8 +1,10 @@
-"""How long the watches wait before reconnecting: capped exponential backoff with full jitter.
+"""Capped exponential backoff with jitter, for the trigger backends' retries.
 
-Pure arithmetic, so the bounds are tested without a clock. Full jitter (a uniform draw between 0
-and the capped exponential ceiling) spreads the replicas of the API apart after an apiserver
-restart, instead of having every watch of every replica reconnect in lock-step.
+The Knative watches wait this long before reconnecting, converging before retrying a conflict,
+and the local backend before restarting a crashed runner. Pure arithmetic, so the bounds are
+tested without a clock. Full jitter (a uniform draw between 0 and the capped exponential ceiling)
+spreads the replicas of the API apart after an apiserver restart, instead of having every watch
+of every replica reconnect in lock-step.
 """
 
 from collections.abc import Callable
@@ -18,7 +20,7 @@ class Backoff:
 
     Attributes:
         base: the ceiling of the first retry, in seconds.
-        cap: the largest ceiling, in seconds (`KnativeSettings.watch_backoff_max_seconds`).
+        cap: the largest ceiling, in seconds (e.g. `KnativeSettings.watch_backoff_max_seconds`).
     """
 
     base: float = 0.5
@@ -35,3 +37,8 @@ class Backoff:
     def delay(self, failures: int, *, random: Random) -> float:
         """A jittered wait in [0, ceiling(failures)] after `failures` consecutive failures."""
         return self.ceiling(failures) * random()
+
+    def half_jittered(self, failures: int, *, random: Random) -> float:
+        """A wait in [ceiling/2, ceiling]: jittered, yet never near 0 (a crash loop must slow)."""
+        ceiling = self.ceiling(failures)
+        return ceiling / 2 + ceiling / 2 * random()
