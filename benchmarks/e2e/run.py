@@ -59,18 +59,18 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaProducer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-# The end-to-end tests' API process and REST helpers (`tests/e2e`), as benchmarks/events reuses
-# `tests/support`.
+# The end-to-end tests' API process and REST helpers (`tests/e2e`) and the tests' topic helpers
+# (`tests/support`), as benchmarks/events reuses `tests/support`.
 sys.path.insert(0, str(ROOT / "tests"))
 
 from e2e.api_process import ApiProcess  # noqa: E402
 from e2e.flow import create_pipeline, start_trigger, stop_trigger, wait_until_serving  # noqa: E402
 from events_api.devstack import KafkaServer, start_kafka  # noqa: E402
+from support.kafka_topics import Record, TopicCollector, create_topics  # noqa: E402
 
 VARIANTS = ("passthrough", "local-ordered", "local-unordered")
 WARMUP_RECORDS = 200
@@ -133,72 +133,42 @@ def cpu_of(components: Pids) -> dict[str, float]:
     return {name: cpu_seconds(pids) for name, pids in components.items()}
 
 
-class OutputReader:
+class OutputReader(TopicCollector):
     """Consumes the output topic from its beginning; first arrival time per id, duplicates."""
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        self._servers = bootstrap_servers
-        self._topic = topic
+        super().__init__(bootstrap_servers, topic)
         self.arrived: dict[str, int] = {}
         """Id → `time.time_ns()` when its first result was consumed."""
         self.sent: dict[str, int] = {}
         """Id → the send time its result carries."""
         self.duplicates = 0
-        self._changed = asyncio.Event()
 
-    async def run(self) -> None:
-        """Consume until cancelled."""
-        consumer = AIOKafkaConsumer(
-            self._topic,
-            bootstrap_servers=self._servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=100)
-                now = time.time_ns()
-                for records in batches.values():
-                    for record in records:
-                        value = msgspec.json.decode(record.value)
-                        if value["id"] in self.arrived:
-                            self.duplicates += 1
-                        else:
-                            self.arrived[value["id"]] = now
-                            self.sent[value["id"]] = value["sent_ns"]
-                if batches:
-                    self._changed.set()
-        finally:
-            await consumer.stop()
+    def _received(self, records: list[Record]) -> None:
+        """Note when each id first arrived (instead of keeping every record)."""
+        now = time.time_ns()
+        for record in records:
+            value = msgspec.json.decode(record.value)
+            if value["id"] in self.arrived:
+                self.duplicates += 1
+            else:
+                self.arrived[value["id"]] = now
+                self.sent[value["id"]] = value["sent_ns"]
 
     async def wait_for(self, ids: set[str], *, label: str, bound: float) -> None:
         """Wait until every id arrived, saying how far it got every few seconds (bounded)."""
         started = time.monotonic()
-        last_report = started
         async with asyncio.timeout(bound):
-            while not ids <= self.arrived.keys():
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
+            while True:
+                try:
                     async with asyncio.timeout(PROGRESS_SECONDS):
-                        await self._changed.wait()
-                now = time.monotonic()
-                if now - last_report >= PROGRESS_SECONDS:
+                        await self.wait_until(lambda: ids <= self.arrived.keys())
+                except TimeoutError:
                     done = len(ids & self.arrived.keys())
-                    _say(f"  {label}: {done:,}/{len(ids):,} results after {now - started:.0f} s")
-                    last_report = now
-
-
-async def create_topics(servers: str, names: list[str], partitions: int) -> None:
-    """Fresh topics."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names]
-        )
-    finally:
-        await admin.close()
+                    elapsed = time.monotonic() - started
+                    _say(f"  {label}: {done:,}/{len(ids):,} results after {elapsed:.0f} s")
+                else:
+                    return
 
 
 async def produce_burst(servers: str, topic: str, ids: list[str], *, rate: float = 0) -> int:
@@ -301,7 +271,7 @@ async def measure(
     servers = kafka.bootstrap_servers
     tag = uuid.uuid4().hex[:8]
     source, output = f"bench-{tag}", f"bench-{tag}-out"
-    await create_topics(servers, [source, output], args.partitions)
+    await create_topics(servers, dict.fromkeys((source, output), args.partitions))
     if variant == "passthrough":
         processor = passthrough(kafka, source, output, workdir / f"passthrough-{tag}.log")
     else:

@@ -7,7 +7,6 @@ Fixtures stop everything by PID, however the test ends. Delivery figures a test 
 in an "end-to-end delivery" section of the terminal summary, passed tests included.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,8 +14,10 @@ import pytest
 
 from e2e.api_process import ApiProcess
 from e2e.enrichment import EnrichmentServer, serving
+from e2e.flow import Flows
 from e2e.topics import TopicReader
 from events_api.devstack import KafkaServer
+from support.kafka_topics import collecting
 
 REPORTED_PREFIX = "e2e_"
 """`record_property` names shown in the terminal summary."""
@@ -50,17 +51,27 @@ async def api(
 async def read_topic(kafka_server: KafkaServer) -> AsyncIterator[Callable[[str], TopicReader]]:
     """`read_topic(name)` reads a topic from its beginning in the background until the test
     ends."""
-    tasks: list[asyncio.Task[None]] = []
+    async with collecting(
+        lambda topic: TopicReader(kafka_server.bootstrap_servers, topic), task_prefix="e2e-read"
+    ) as start:
+        yield start
 
-    def start(topic: str) -> TopicReader:
-        reader = TopicReader(kafka_server.bootstrap_servers, topic)
-        tasks.append(asyncio.create_task(reader.run(), name=f"e2e-read-{topic}"))
-        return reader
 
-    yield start
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+@pytest.fixture
+def flows(
+    kafka_server: KafkaServer,
+    api: ApiProcess,
+    enrichment: EnrichmentServer,
+    read_topic: Callable[[str], TopicReader],
+) -> Flows:
+    """`await flows.start(...)`: the tests' pipeline between fresh topics, serving through this
+    test's API process (see :class:`e2e.flow.Flows`)."""
+    return Flows(
+        bootstrap_servers=kafka_server.bootstrap_servers,
+        api=api,
+        enrichment=enrichment,
+        read_topic=read_topic,
+    )
 
 
 @pytest.fixture

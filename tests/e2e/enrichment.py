@@ -1,4 +1,5 @@
-"""The service the pipelines' `http` steps call: a tiny HTTP/1.1 server in the test process.
+"""The service the pipelines' `http` steps call: a tiny HTTP/1.1 server in the test process
+(`support.tiny_http` speaks the protocol; what it answers is here).
 
 It listens on 127.0.0.1 (local runners may call loopback), reads each POSTed JSON body, records
 the `id` in it, and answers `200 {"id", "calls", "by"}` — `calls` being how often that id has
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
+from support.tiny_http import Request, serve_connection
 
 _DECODER = msgspec.json.Decoder(dict[str, Any])
 
@@ -54,26 +57,9 @@ class EnrichmentServer:
         assert task is not None
         self._connections[task] = writer
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                headers = {
-                    name.strip().lower(): value.strip()
-                    for name, _, value in (line.partition(":") for line in lines if line)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                status, answer = await self._answer(body)
-                writer.write(
-                    f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-                    f"content-length: {len(answer)}\r\n\r\n".encode()
-                    + answer
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            await serve_connection(reader, writer, self._answer)
         finally:
             del self._connections[task]
-            writer.close()
 
     async def close_connections(self) -> None:
         """Drop every open connection and wait for its handler (Python 3.11's server does not)."""
@@ -87,13 +73,13 @@ class EnrichmentServer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _answer(self, body: bytes) -> tuple[int, bytes]:
+    async def _answer(self, request: Request) -> tuple[int, bytes]:
         self.requests += 1
         if self.hold_after is not None and self.requests > self.hold_after:
             self.held += 1
             self.holding.set()
             await self._released.wait()
-        record_id = str(_DECODER.decode(body).get("id"))
+        record_id = str(_DECODER.decode(request.body).get("id"))
         self.calls[record_id] += 1
         if self.outage_calls > 0:
             self.outage_calls -= 1

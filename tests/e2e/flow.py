@@ -1,5 +1,7 @@
 """The pipeline the end-to-end tests run, the records they feed it, and the REST calls that
-drive a trigger: create, start, wait until ready, stop — each checked, each bounded.
+drive a trigger: create, start, wait until ready, stop — each checked, each bounded. A test
+begins with :meth:`Flows.start`: fresh topics, read from their beginning, and the pipeline
+between them serving.
 
 The pipeline: `transform` (shape the record; `length(word)` fails permanently when `word` is not a
 string, so such a record is poison) → `http` (POST the shape to the enrichment server) → `kafka`
@@ -8,10 +10,15 @@ saw the record).
 """
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from e2e.api_process import ApiProcess
+from e2e.enrichment import EnrichmentServer
+from e2e.topics import TopicReader
 from e2e.waiting import BOUND_SECONDS, bounded
+from support.kafka_topics import create_topics, topic_name
 
 STATUS_WAIT_SECONDS = 30
 
@@ -134,3 +141,71 @@ async def stop_trigger(api: ApiProcess, pipeline_id: str) -> None:
     assert api.leftover_runners() == set(), api.describe()
     missing = await api.client.get(f"/api/v1/events/{pipeline_id}", headers=api.auth())
     assert missing.status_code == 404, missing.text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flow:
+    """The tests' pipeline between fresh topics, its trigger started and serving."""
+
+    pipeline_id: str
+    source: str
+    """The topic the trigger reads: the test produces its records here."""
+    outputs: TopicReader
+    """The output topic, read from its beginning."""
+    started: dict[str, Any]
+    """The answer to starting the trigger."""
+    status: dict[str, Any]
+    """The first status that said `ready` and `source_ready`."""
+    dead_letter_reader: TopicReader | None
+    """`<source>.dlq`, read from its beginning, if it was asked for (see :attr:`letters`)."""
+
+    @property
+    def letters(self) -> TopicReader:
+        """The dead-letter topic's reader (the flow must have been started with one)."""
+        assert self.dead_letter_reader is not None, "the flow was started without dead letters"
+        return self.dead_letter_reader
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flows:
+    """Starts flows in one test's setting: its broker, API process, enrichment server and topic
+    readers."""
+
+    bootstrap_servers: str
+    api: ApiProcess
+    enrichment: EnrichmentServer
+    read_topic: Callable[[str], TopicReader]
+
+    async def start(
+        self,
+        *,
+        partitions: int,
+        output_partitions: int,
+        dead_letters: bool = False,
+        delivery: dict[str, Any] | None = None,
+    ) -> Flow:
+        """A source topic of `partitions` and an output topic of `output_partitions` (and
+        `<source>.dlq` of one, with `dead_letters`), each read from its beginning; the tests'
+        pipeline between them with these `delivery` options, created and started; once it
+        serves."""
+        source, output = topic_name("e2e"), topic_name("e2e")
+        topics = {source: partitions, output: output_partitions}
+        if dead_letters:
+            topics[f"{source}.dlq"] = 1
+        await create_topics(self.bootstrap_servers, topics)
+        outputs = self.read_topic(output)
+        letters = self.read_topic(f"{source}.dlq") if dead_letters else None
+        body = enrich_pipeline(
+            source=source, output=output, enrichment_url=self.enrichment.url, delivery=delivery
+        )
+        pipeline_id = await create_pipeline(self.api, body)
+        started = await start_trigger(self.api, pipeline_id)
+        status = await wait_until_serving(self.api, pipeline_id)
+        return Flow(
+            pipeline_id=pipeline_id,
+            source=source,
+            outputs=outputs,
+            started=started,
+            status=status,
+            dead_letter_reader=letters,
+        )

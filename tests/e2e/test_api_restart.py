@@ -13,15 +13,8 @@ import pytest
 
 from e2e.api_process import ApiProcess, alive
 from e2e.enrichment import EnrichmentServer
-from e2e.flow import (
-    create_pipeline,
-    enrich_pipeline,
-    keyed_records,
-    start_trigger,
-    stop_trigger,
-    wait_until_serving,
-)
-from e2e.topics import TopicReader, create_topics, produce, sequences_by_key, topic_name
+from e2e.flow import Flows, keyed_records, stop_trigger, wait_until_serving
+from e2e.topics import produce, sequences_by_key
 from e2e.waiting import bounded
 from events_api.devstack import KafkaServer
 
@@ -38,26 +31,18 @@ async def test_an_api_killed_mid_stream_resumes_and_loses_nothing(
     kafka_server: KafkaServer,
     api: ApiProcess,
     enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
     report_figure: Callable[[str, object], None],
 ) -> None:
-    source, output = topic_name(), topic_name()
-    await create_topics(kafka_server.bootstrap_servers, {source: 4, output: 3})
-    outputs = read_topic(output)
-    body = enrich_pipeline(
-        source=source,
-        output=output,
-        enrichment_url=enrichment.url,
-        delivery={"ordering": "ordered"},
-    )
-    pipeline_id = await create_pipeline(api, body)
-    await start_trigger(api, pipeline_id)
-    await wait_until_serving(api, pipeline_id)
+    flow = await flows.start(partitions=4, output_partitions=3, delivery={"ordering": "ordered"})
+    outputs = flow.outputs
     first_runners = api.runner_pids()
     assert len(first_runners) == 1
 
     enrichment.hold_after = ANSWERED_BEFORE_THE_KILL
-    produced = await produce(kafka_server.bootstrap_servers, source, keyed_records(RECORDS, keys=8))
+    produced = await produce(
+        kafka_server.bootstrap_servers, flow.source, keyed_records(RECORDS, keys=8)
+    )
     expected = [record.id for record in produced]
     async with bounded("the pipeline is mid-stream", describe=api.describe):
         await enrichment.holding.wait()
@@ -71,7 +56,7 @@ async def test_an_api_killed_mid_stream_resumes_and_loses_nothing(
     assert api.runner_pids() == first_runners, "the runner outlives a SIGKILLed API"
 
     await api.restart()
-    status = await wait_until_serving(api, pipeline_id)
+    status = await wait_until_serving(api, flow.pipeline_id)
     assert status["pipeline_version"] == 1
     assert not any(alive(pid) for pid in first_runners), "the orphaned runner was not killed"
     assert api.runner_pids().isdisjoint(first_runners)
@@ -95,7 +80,7 @@ async def test_an_api_killed_mid_stream_resumes_and_loses_nothing(
         assert sorted(set(seqs)) == list(range(len(set(seqs)))), f"{key}: {seqs}"
         assert _at_most_one_step_back(seqs), f"{key}: results in the order {seqs}"
 
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)
 
 
 def _at_most_one_step_back(seqs: list[int]) -> bool:
@@ -107,57 +92,46 @@ def _at_most_one_step_back(seqs: list[int]) -> bool:
 async def test_records_produced_while_a_fresh_triggers_api_is_down_are_processed(
     kafka_server: KafkaServer,
     api: ApiProcess,
-    enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
 ) -> None:
     """Killed before the trigger's first record (its group never committed), with the default
     `initial_offset: latest`: what is produced while the API is down is still processed."""
-    source, output = topic_name(), topic_name()
-    await create_topics(kafka_server.bootstrap_servers, {source: 4, output: 1})
-    outputs = read_topic(output)
-    body = enrich_pipeline(source=source, output=output, enrichment_url=enrichment.url)
-    pipeline_id = await create_pipeline(api, body)
-    await start_trigger(api, pipeline_id)
-    await wait_until_serving(api, pipeline_id)
+    flow = await flows.start(partitions=4, output_partitions=1)
 
     await api.kill()
-    produced = await produce(kafka_server.bootstrap_servers, source, keyed_records(40, keys=8))
+    produced = await produce(kafka_server.bootstrap_servers, flow.source, keyed_records(40, keys=8))
     await api.restart()
-    await wait_until_serving(api, pipeline_id)
+    await wait_until_serving(api, flow.pipeline_id)
 
-    tally = await outputs.wait_for_ids((r.id for r in produced), describe=api.describe)
+    tally = await flow.outputs.wait_for_ids((r.id for r in produced), describe=api.describe)
     assert not tally.unexpected, tally.summary()
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)
 
 
 async def test_a_sigtermed_api_stops_its_runners_and_resumes_them_on_restart(
     kafka_server: KafkaServer,
     api: ApiProcess,
-    enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
 ) -> None:
     """An orderly stop (SIGTERM, as `kubectl delete pod` or Ctrl-C): the API drains, commits and
     stops its runners before it exits, keeps the trigger's intent, and resumes it on restart."""
-    source, output = topic_name(), topic_name()
-    await create_topics(kafka_server.bootstrap_servers, {source: 2, output: 1})
-    outputs = read_topic(output)
-    body = enrich_pipeline(source=source, output=output, enrichment_url=enrichment.url)
-    pipeline_id = await create_pipeline(api, body)
-    await start_trigger(api, pipeline_id)
-    await wait_until_serving(api, pipeline_id)
-    first = await produce(kafka_server.bootstrap_servers, source, keyed_records(50, keys=4))
+    flow = await flows.start(partitions=2, output_partitions=1)
+    outputs = flow.outputs
+    first = await produce(kafka_server.bootstrap_servers, flow.source, keyed_records(50, keys=4))
     await outputs.wait_for_ids((r.id for r in first), describe=api.describe)
     runners = api.runner_pids()
 
     assert await api.stop(), f"the API did not stop on SIGTERM\n{api.describe()}"
     assert not any(alive(pid) for pid in runners), f"runners outlived the API: {runners}"
     assert api.leftover_runners() == set()
-    later = await produce(kafka_server.bootstrap_servers, source, keyed_records(90, keys=4)[50:])
+    later = await produce(
+        kafka_server.bootstrap_servers, flow.source, keyed_records(90, keys=4)[50:]
+    )
     await api.restart()
-    await wait_until_serving(api, pipeline_id)
+    await wait_until_serving(api, flow.pipeline_id)
 
     tally = await outputs.wait_for_ids((r.id for r in first + later), describe=api.describe)
     assert not tally.unexpected, tally.summary()
     # Everything finished before the stop was committed by it: nothing comes twice.
     assert tally.duplicates == 0, tally.summary()
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)

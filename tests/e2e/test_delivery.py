@@ -20,15 +20,8 @@ import pytest
 
 from e2e.api_process import ApiProcess
 from e2e.enrichment import EnrichmentServer
-from e2e.flow import (
-    create_pipeline,
-    enrich_pipeline,
-    keyed_records,
-    start_trigger,
-    stop_trigger,
-    wait_until_serving,
-)
-from e2e.topics import TopicReader, create_topics, produce, sequences_by_key, topic_name
+from e2e.flow import Flows, keyed_records, stop_trigger
+from e2e.topics import produce, sequences_by_key
 from events_api.devstack import KafkaServer
 
 pytestmark = pytest.mark.kafka
@@ -50,39 +43,31 @@ def assert_in_order(values: list[dict[str, Any]]) -> None:
 async def test_a_thousand_keyed_records_give_exactly_their_results_in_order(
     kafka_server: KafkaServer,
     api: ApiProcess,
-    enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
     report_figure: Callable[[str, object], None],
 ) -> None:
-    source, output = topic_name(), topic_name()
-    await create_topics(kafka_server.bootstrap_servers, {source: PARTITIONS, output: 3})
-    outputs = read_topic(output)
-    body = enrich_pipeline(
-        source=source,
-        output=output,
-        enrichment_url=enrichment.url,
-        delivery={"ordering": "ordered"},
+    flow = await flows.start(
+        partitions=PARTITIONS, output_partitions=3, delivery={"ordering": "ordered"}
     )
-    pipeline_id = await create_pipeline(api, body)
-    started = await start_trigger(api, pipeline_id)
-    assert started["pipeline_version"] == 1
-    assert started["dead_letter"] == f"topic {source}.dlq"
-    status = await wait_until_serving(api, pipeline_id)
-    assert status["pipeline_version"] == 1
-    assert status["url"].startswith("http://127.0.0.1:")
+    assert flow.started["pipeline_version"] == 1
+    assert flow.started["dead_letter"] == f"topic {flow.source}.dlq"
+    assert flow.status["pipeline_version"] == 1
+    assert flow.status["url"].startswith("http://127.0.0.1:")
     assert len(api.runner_pids()) == 1
 
-    produced = await produce(kafka_server.bootstrap_servers, source, keyed_records(1000, keys=KEYS))
+    produced = await produce(
+        kafka_server.bootstrap_servers, flow.source, keyed_records(1000, keys=KEYS)
+    )
     assert {record.partition for record in produced} == set(range(PARTITIONS))
 
-    tally = await outputs.wait_for_ids((r.id for r in produced), describe=api.describe)
+    tally = await flow.outputs.wait_for_ids((r.id for r in produced), describe=api.describe)
     report_figure("records", len(produced))
     report_figure("duplicates", tally.duplicates)
     logger.info("1,000 ordered records: %s", tally.summary())
     assert not tally.unexpected, tally.summary()
     # No restart, no rebalance, no timeout: nothing may be delivered twice.
     assert tally.duplicates == 0, tally.summary()
-    results = outputs.values()
+    results = flow.outputs.values()
     assert_in_order(results)
     by_id = {record.id: record for record in produced}
     for result in results:
@@ -92,35 +77,27 @@ async def test_a_thousand_keyed_records_give_exactly_their_results_in_order(
         assert result["event"] == f"partition:{record.partition}/offset:{record.offset}"
         assert result["calls"] == 1, result
 
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)
 
 
 async def test_poison_records_are_dead_lettered_and_the_rest_continue(
     kafka_server: KafkaServer,
     api: ApiProcess,
     enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
     report_figure: Callable[[str, object], None],
 ) -> None:
-    source, output = topic_name(), topic_name()
-    dead_letters = f"{source}.dlq"
-    await create_topics(
-        kafka_server.bootstrap_servers, {source: PARTITIONS, output: 1, dead_letters: 1}
-    )
-    outputs, letters = read_topic(output), read_topic(dead_letters)
-    body = enrich_pipeline(
-        source=source,
-        output=output,
-        enrichment_url=enrichment.url,
+    flow = await flows.start(
+        partitions=PARTITIONS,
+        output_partitions=1,
+        dead_letters=True,
         delivery={"ordering": "unordered", **FAST_RETRIES},
     )
-    pipeline_id = await create_pipeline(api, body)
-    await start_trigger(api, pipeline_id)
-    status = await wait_until_serving(api, pipeline_id)
+    outputs, letters = flow.outputs, flow.letters
 
     poison = frozenset({0, 57, 58, 123, 199})
     produced = await produce(
-        kafka_server.bootstrap_servers, source, keyed_records(200, keys=KEYS, poison=poison)
+        kafka_server.bootstrap_servers, flow.source, keyed_records(200, keys=KEYS, poison=poison)
     )
     bad = {record.id: record for index, record in enumerate(produced) if index in poison}
     good = [record.id for index, record in enumerate(produced) if index not in poison]
@@ -144,41 +121,33 @@ async def test_poison_records_are_dead_lettered_and_the_rest_continue(
         assert headers["ce_id"] == f"partition:{record.partition}/offset:{record.offset}"
         assert headers["ce_type"] == "dev.knative.kafka.event"
         assert headers["ce_knativeerrorcode"] == "422"
-        assert headers["ce_knativeerrordest"] == status["url"]
+        assert headers["ce_knativeerrordest"] == flow.status["url"]
         error = msgspec.json.decode(base64.b64decode(headers["ce_knativeerrordata"]))
         assert error["error"] == "step_failed", error
 
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)
 
 
 async def test_a_flaky_service_is_retried_and_nothing_is_lost(
     kafka_server: KafkaServer,
     api: ApiProcess,
     enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
     report_figure: Callable[[str, object], None],
 ) -> None:
-    source, output = topic_name(), topic_name()
-    dead_letters = f"{source}.dlq"
-    await create_topics(
-        kafka_server.bootstrap_servers, {source: PARTITIONS, output: 2, dead_letters: 1}
-    )
-    outputs, letters = read_topic(output), read_topic(dead_letters)
-    body = enrich_pipeline(
-        source=source,
-        output=output,
-        enrichment_url=enrichment.url,
+    flow = await flows.start(
+        partitions=PARTITIONS,
+        output_partitions=2,
+        dead_letters=True,
         delivery={"ordering": "ordered", **FAST_RETRIES},
     )
-    pipeline_id = await create_pipeline(api, body)
-    await start_trigger(api, pipeline_id)
-    await wait_until_serving(api, pipeline_id)
+    outputs, letters = flow.outputs, flow.letters
 
     records = keyed_records(300, keys=KEYS)
     flaky = {value["id"] for index, (_, value) in enumerate(records) if index % 10 == 3}
     enrichment.outage_calls = 12
     enrichment.fail_first = dict.fromkeys(flaky, 2)
-    produced = await produce(kafka_server.bootstrap_servers, source, records)
+    produced = await produce(kafka_server.bootstrap_servers, flow.source, records)
 
     tally = await outputs.wait_for_ids((r.id for r in produced), describe=api.describe)
     report_figure("records", len(produced))
@@ -196,36 +165,29 @@ async def test_a_flaky_service_is_retried_and_nothing_is_lost(
             assert result["calls"] >= 3, result
     assert letters.records == [], "a record was dead-lettered"
 
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)
 
 
 async def test_unordered_bursts_wait_for_the_runner_instead_of_being_refused(
     kafka_server: KafkaServer,
     api: ApiProcess,
-    enrichment: EnrichmentServer,
-    read_topic: Callable[[str], TopicReader],
+    flows: Flows,
     report_figure: Callable[[str, object], None],
 ) -> None:
     """`unordered` puts up to 50 records per partition in flight, more than the runner admits
     (`container_concurrency`, 10): the excess waits, as behind Knative's queue-proxy, rather
     than being answered 429 — which, with `retry: 0`, would dead-letter healthy records."""
-    source, output = topic_name(), topic_name()
-    dead_letters = f"{source}.dlq"
-    await create_topics(
-        kafka_server.bootstrap_servers, {source: PARTITIONS, output: 1, dead_letters: 1}
-    )
-    outputs, letters = read_topic(output), read_topic(dead_letters)
-    body = enrich_pipeline(
-        source=source,
-        output=output,
-        enrichment_url=enrichment.url,
+    flow = await flows.start(
+        partitions=PARTITIONS,
+        output_partitions=1,
+        dead_letters=True,
         delivery={"ordering": "unordered", "retry": 0},
     )
-    pipeline_id = await create_pipeline(api, body)
-    await start_trigger(api, pipeline_id)
-    await wait_until_serving(api, pipeline_id)
+    outputs, letters = flow.outputs, flow.letters
 
-    produced = await produce(kafka_server.bootstrap_servers, source, keyed_records(400, keys=KEYS))
+    produced = await produce(
+        kafka_server.bootstrap_servers, flow.source, keyed_records(400, keys=KEYS)
+    )
     tally = await outputs.wait_for_ids(
         (r.id for r in produced),
         describe=lambda: f"{len(letters.records)} dead letters\n{api.describe()}",
@@ -235,4 +197,4 @@ async def test_unordered_bursts_wait_for_the_runner_instead_of_being_refused(
     assert not tally.unexpected, tally.summary()
     assert letters.records == [], "a healthy record was dead-lettered"
 
-    await stop_trigger(api, pipeline_id)
+    await stop_trigger(api, flow.pipeline_id)

@@ -15,9 +15,10 @@ from aiokafka import AIOKafkaProducer
 from e2e.api_process import ApiProcess
 from e2e.enrichment import EnrichmentServer
 from e2e.flow import create_pipeline, enrich_pipeline, start_trigger, stop_trigger
-from e2e.topics import TopicReader, create_topics, topic_name
+from e2e.topics import TopicReader
 from e2e.waiting import bounded
 from events_api.devstack import KafkaServer
+from support.kafka_topics import create_topics, topic_name
 
 pytestmark = pytest.mark.kafka
 
@@ -30,7 +31,7 @@ async def test_records_produced_as_soon_as_the_source_is_ready_are_processed(
     enrichment: EnrichmentServer,
     read_topic: Callable[[str], TopicReader],
 ) -> None:
-    source, output = topic_name(), topic_name()
+    source, output = topic_name("e2e"), topic_name("e2e")
     await create_topics(kafka_server.bootstrap_servers, {source: PARTITIONS, output: 1})
     outputs = read_topic(output)
     body = enrich_pipeline(source=source, output=output, enrichment_url=enrichment.url)

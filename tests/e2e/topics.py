@@ -1,4 +1,5 @@
-"""Kafka for the end-to-end tests: topics made up front, keyed records in, results read back.
+"""Kafka for the end-to-end tests: keyed records in, results read back and tallied (topics are
+made with `support.kafka_topics`).
 
 Every record a test produces is a JSON object with a unique `id`; the pipelines copy it into
 their results, so a :class:`Tally` can say, per id, what is missing, what is unexpected and what
@@ -6,41 +7,16 @@ came more than once — at least once means duplicates are possible, so they are
 hidden.
 """
 
-import asyncio
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaProducer
 
 from e2e.waiting import bounded
-
-Record = Any
-"""An aiokafka `ConsumerRecord` (aiokafka is untyped for mypy here)."""
-
-
-def topic_name(prefix: str = "e2e") -> str:
-    """A fresh topic name."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-async def create_topics(bootstrap_servers: str, topics: dict[str, int]) -> None:
-    """Create each topic with its number of partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(name, num_partitions=count, replication_factor=1)
-                for name, count in topics.items()
-            ]
-        )
-    finally:
-        await admin.close()
+from support.kafka_topics import TopicCollector
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,34 +59,8 @@ async def produce(
     ]
 
 
-@dataclass
-class TopicReader:
+class TopicReader(TopicCollector):
     """Reads a topic from the beginning in the background; `records` grows as they come."""
-
-    bootstrap_servers: str
-    topic: str
-    records: list[Record] = field(default_factory=list)
-    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
-
-    async def run(self) -> None:
-        """Consume until cancelled (no group: nothing is committed)."""
-        consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap_servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=200)
-                if batch:
-                    async with self._arrived:
-                        for records in batch.values():
-                            self.records.extend(records)
-                        self._arrived.notify_all()
-        finally:
-            await consumer.stop()
 
     def values(self) -> list[dict[str, Any]]:
         """The records' JSON values, in (partition, offset) order."""
@@ -129,11 +79,8 @@ class TopicReader:
         describe: Callable[[], str] = lambda: "",
     ) -> None:
         """Wait (bounded) until `condition()` holds, re-checked as records arrive."""
-        async with (
-            bounded(f"{what} ({self.topic})", describe=lambda: self._describe(describe)),
-            self._arrived,
-        ):
-            await self._arrived.wait_for(condition)
+        async with bounded(f"{what} ({self.topic})", describe=lambda: self._describe(describe)):
+            await self.wait_until(condition)
 
     async def wait_for_ids(
         self, expected: Iterable[str], *, describe: Callable[[], str] = lambda: ""

@@ -2,11 +2,11 @@
 
 Helpers: fresh topics, producing, consuming until a condition holds (bounded), pipeline versions
 built from steps and options, and a tiny HTTP server standing in for a runner whose answers the
-test scripts (503s to retry, 422s to dead-letter).
+test scripts (503s to retry, 422s to dead-letter). Reading topics and speaking HTTP are
+`support.kafka_topics` and `support.tiny_http`, shared with the end-to-end tests.
 """
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,20 +15,18 @@ from typing import Any
 
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaProducer
 
 from events_api.devstack import KafkaServer
 from events_api.triggers.local.backend import LocalTriggerBackend
 from events_api.triggers.local.opening import open_local_backend
 from events_api.triggers.local.settings import LocalSettings
 from pipeline_models import PipelineId, PipelineVersion, validate_pipeline_spec
+from support.kafka_topics import Record, TopicCollector, collecting, create_topics, topic_name
+from support.tiny_http import Request, serve_connection
 
 BOUND_SECONDS = 90
 """The most any wait in these tests may take (never a timing assertion: a bound)."""
-
-Record = Any
-"""An aiokafka `ConsumerRecord` (aiokafka is untyped for mypy here)."""
 
 
 @pytest.fixture
@@ -51,15 +49,8 @@ async def backend(local_settings: LocalSettings) -> AsyncIterator[LocalTriggerBa
 
 async def new_topic(kafka: KafkaServer, *, partitions: int = 1) -> str:
     """A fresh topic."""
-    topic = f"local-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
-        )
-    finally:
-        await admin.close()
+    topic = topic_name("local")
+    await create_topics(kafka.bootstrap_servers, {topic: partitions})
     return topic
 
 
@@ -83,59 +74,30 @@ async def produce(
         await producer.stop()
 
 
-@dataclass
-class Collector:
+class Collector(TopicCollector):
     """Reads a topic from the beginning in the background; `records` grows as they come."""
 
-    kafka: KafkaServer
-    topic: str
-    records: list[Record] = field(default_factory=list)
-    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    def __init__(self, kafka: KafkaServer, topic: str) -> None:
+        super().__init__(kafka.bootstrap_servers, topic)
 
     def values(self) -> list[Any]:
-        """The records' values, JSON-decoded."""
+        """The records' values, JSON-decoded, in the order they were read."""
         return [msgspec.json.decode(record.value) for record in self.records if record.value]
-
-    async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.kafka.bootstrap_servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=200)
-                if batch:
-                    async with self._arrived:
-                        for records in batch.values():
-                            self.records.extend(records)
-                        self._arrived.notify_all()
-        finally:
-            await consumer.stop()
 
     async def wait_for(self, condition: Callable[[list[Record]], bool]) -> list[Record]:
         """Wait (bounded) until `condition(records)` holds; the records."""
-        async with asyncio.timeout(BOUND_SECONDS), self._arrived:
-            await self._arrived.wait_for(lambda: condition(self.records))
+        async with asyncio.timeout(BOUND_SECONDS):
+            await self.wait_until(lambda: condition(self.records))
         return self.records
 
 
 @pytest.fixture
 async def collect(kafka_server: KafkaServer) -> AsyncIterator[Callable[[str], Collector]]:
     """`collect(topic)` starts a collector, stopped after the test."""
-    tasks: list[asyncio.Task[None]] = []
-
-    def start(topic: str) -> Collector:
-        collector = Collector(kafka_server, topic)
-        tasks.append(asyncio.create_task(collector.run(), name=f"collect-{topic}"))
-        return collector
-
-    yield start
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    async with collecting(
+        lambda topic: Collector(kafka_server, topic), task_prefix="collect"
+    ) as start:
+        yield start
 
 
 def make_version(
@@ -185,36 +147,21 @@ class FakeRunner:
         return f"http://127.0.0.1:{self.port}"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one keep-alive connection until the client closes it."""
+        await serve_connection(reader, writer, self._answer)
+
+    async def _answer(self, request: Request) -> tuple[int, bytes]:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                headers = {
-                    name.strip().lower(): value.strip()
-                    for name, _, value in (line.partition(":") for line in lines if line)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.in_flight += 1
-                self.most_in_flight = max(self.most_in_flight, self.in_flight)
-                try:
-                    if self.delay:
-                        await asyncio.sleep(self.delay)
-                finally:
-                    self.in_flight -= 1
-                status = self.statuses.pop(0) if self.statuses else 200
-                self.headers.append(headers)
-                self.bodies.append(body)
-                answer = b'{"error": "scripted"}'
-                writer.write(
-                    f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-                    f"content-length: {len(answer)}\r\n\r\n".encode()
-                    + answer
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            if self.delay:
+                await asyncio.sleep(self.delay)
         finally:
-            writer.close()
+            self.in_flight -= 1
+        status = self.statuses.pop(0) if self.statuses else 200
+        self.headers.append(request.headers)
+        self.bodies.append(request.body)
+        return status, b'{"error": "scripted"}'
 
 
 @pytest.fixture
