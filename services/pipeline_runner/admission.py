@@ -7,11 +7,11 @@ events, waits up to a grace period for the in-flight ones, then cuts the rest by
 deadline to now: their engines cancel their steps and they answer 503, so Knative redelivers
 them to another pod. Nothing is abandoned without an answer.
 
-The deadline: each event runs in an ``asyncio.timeout(None)`` scope (no timer of its own) and
-one task, started with the first event, sleeps until the earliest deadline among the tickets
-and expires the scopes that reached theirs. A timer per event (``asyncio.timeout_at``) costs a
-loop timer created and cancelled for every event, a sizeable share of a short pipeline's run;
-the deadlines are seconds long, so one timer for all of them loses no precision.
+The deadline: each event's ticket is its deadline scope, and one task, started with the first
+event, sleeps until the earliest deadline among the tickets and expires the ones that reached
+theirs. ``asyncio.timeout_at`` per event would cost a loop timer created and cancelled, and a
+coroutine enter and exit, for every event — a sizeable share of a short pipeline's run; the
+deadlines are seconds long, so one timer for all of them loses no precision.
 """
 
 import asyncio
@@ -22,16 +22,23 @@ from pipeline_runner.errors import Overloaded, ShuttingDown
 
 
 class Ticket:
-    """One admitted event; holds the timeout scope its deadline (or the drain) expires.
+    """One admitted event, and its deadline scope: a context manager, entered by the event's
+    task, that gives the place back on leaving.
 
-    A context manager: leaving it (however the event ended) gives the place back.
+    When the deadline (or the drain) expires it, the task is cancelled and, on leaving, that
+    cancellation becomes a :class:`TimeoutError` — exactly what ``asyncio.timeout`` does, without
+    its loop timer or its coroutine enter and exit (see the module docstring).
     """
+
+    __slots__ = ("_admission", "_cancelling", "_task", "cut", "deadline_at", "timed_out")
 
     def __init__(self, admission: "Admission", deadline_at: float) -> None:
         self._admission = admission
+        self._task = asyncio.current_task()
+        # Cancellations already requested when the scope began are not ours to convert.
+        self._cancelling = self._task.cancelling() if self._task is not None else 0
         self.deadline_at = deadline_at
         """Loop time of the event's pipeline deadline."""
-        self.scope: asyncio.Timeout | None = None
         self.cut = False
         """True when the drain expired this event's deadline."""
         self.timed_out = False
@@ -47,19 +54,24 @@ class Ticket:
         traceback: TracebackType | None,
     ) -> None:
         self._admission.leave(self)
-
-    def watch(self, scope: asyncio.Timeout) -> None:
-        """Let the deadline and the drain expire ``scope`` (an ``asyncio.timeout(None)``)."""
-        self.scope = scope
-        if self.timed_out:
-            scope.reschedule(asyncio.get_running_loop().time())
+        task = self._task
+        if (
+            self.timed_out
+            and kind is asyncio.CancelledError
+            and task is not None
+            and task.uncancel() <= self._cancelling
+        ):
+            raise TimeoutError from error
 
     def expire(self, *, cut: bool = False) -> None:
         """End the event now: its deadline passed, or (``cut``) the drain's grace is over."""
         self.cut = self.cut or cut
+        if self.timed_out:
+            return
         self.timed_out = True
-        if self.scope is not None and not self.scope.expired():
-            self.scope.reschedule(asyncio.get_running_loop().time())
+        if self._task is not None:
+            # The task is suspended inside the scope (a ticket lives exactly as long as it).
+            self._task.cancel()
 
 
 class Admission:
@@ -80,7 +92,8 @@ class Admission:
         return len(self._tickets)
 
     def enter(self, *, deadline_at: float) -> Ticket:
-        """Admit one event: ``with admission.enter(...) as ticket:`` for as long as it runs.
+        """Admit one event: ``with admission.enter(...) as ticket:`` for as long as it runs, in
+        the event's task (the deadline cancels that task; leaving turns it into TimeoutError).
 
         ``deadline_at`` (loop time) is when its scope expires; every event of a pod gets the
         same deadline duration, so a new ticket never has an earlier deadline than the others.

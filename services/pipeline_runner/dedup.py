@@ -46,17 +46,21 @@ class DedupWindow(Generic[Result]):
         self._clock = clock
         self._done: OrderedDict[Hashable, tuple[float, Result]] = OrderedDict()
         self._in_flight: set[Hashable] = set()
+        self._enabled = self._window > 0 and self._max_entries > 0
+        self._next_expiry = float("inf")
+        """When the oldest remembered event expires (or earlier): no look before then."""
 
     @property
     def enabled(self) -> bool:
         """False when the settings turn deduplication off (window or size 0)."""
-        return self._window > 0 and self._max_entries > 0
+        return self._enabled
 
     def claim(self, key: Hashable) -> tuple[Claim, Result | None]:
         """Register a delivery of ``key`` unless it is a duplicate; DONE comes with its result."""
-        if not self.enabled:
+        if not self._enabled:
             return Claim.NEW, None
-        self._forget_expired()
+        if self._clock() >= self._next_expiry:
+            self._forget_expired()
         if key in self._done:
             return Claim.DONE, self._done[key][1]
         if key in self._in_flight:
@@ -66,12 +70,16 @@ class DedupWindow(Generic[Result]):
 
     def release(self, key: Hashable, *, remember: Result | None) -> None:
         """End a delivery claimed as NEW; ``remember`` a final result, or None to forget it."""
-        if not self.enabled:
+        if not self._enabled:
             return
         self._in_flight.discard(key)
         if remember is not None:
-            self._done[key] = (self._clock() + self._window, remember)
-            self._done.move_to_end(key)
+            expires = self._clock() + self._window
+            if not self._done:
+                self._next_expiry = expires
+            # New to the window (claim found it absent; `_in_flight` kept other deliveries
+            # out), so it goes to the end: insertion order stays expiry order.
+            self._done[key] = (expires, remember)
             while len(self._done) > self._max_entries:
                 self._done.popitem(last=False)
 
@@ -85,5 +93,7 @@ class DedupWindow(Generic[Result]):
         while self._done:
             key, (expires, _) = next(iter(self._done.items()))
             if expires > now:
-                break
+                self._next_expiry = expires
+                return
             del self._done[key]
+        self._next_expiry = float("inf")

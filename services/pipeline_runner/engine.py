@@ -8,8 +8,8 @@
   so it runs without a task group at all.
 * Every attempt holds a slot of the pod-wide semaphore (``max_concurrency`` steps across all
   in-flight events) and runs under its own ``timeout_seconds``; waiting for a slot or for a
-  backoff does not count against it. Steps whose executor ``runs_inline`` (pure rendering, see
-  :mod:`pipeline_runner.steps`) take no slot and no timeout: they never wait.
+  backoff does not count against it. Steps whose executor can ``run_inline`` (pure rendering,
+  see :mod:`pipeline_runner.steps`) run once, synchronously: no slot, no timeout, no retry.
 * A step failing with a retryable error is retried up to ``retry.max_attempts``, waiting
   :func:`pipeline_models.backoff_seconds` with jitter (a random 50 to 100 % of it, never above the
   cap) — unless the wait would end past the pipeline deadline, when it gives up at once.
@@ -31,7 +31,7 @@ from typing import Any
 
 from pipeline_models import FilterStep, Step, StepGraph, StepId, backoff_seconds
 from pipeline_runner.errors import PipelineFailed, StepError, StepTimedOut
-from pipeline_runner.steps import StepExecutor
+from pipeline_runner.steps import InlineExecutor, StepExecutor
 from pipeline_runner.steps.filter import filter_passed
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -93,11 +93,11 @@ class Engine:
         self._chain = len(self._roots) == 1 and all(
             len(dependents) <= 1 for dependents in graph.dependents.values()
         )
-        self._inline = frozenset(
-            step_id
+        self._inline: dict[StepId, Callable[[Mapping[str, Any]], Any]] = {
+            step_id: executor.run_inline
             for step_id, executor in executors.items()
-            if getattr(executor, "runs_inline", False) is True
-        )
+            if isinstance(executor, InlineExecutor)
+        }
         self._executors = executors
         self._limiter = limiter
         self._sleep = sleep
@@ -164,8 +164,13 @@ class Engine:
     ) -> list[StepId]:
         """Run one step (all its attempts); return the dependents it made ready to start."""
         step = self._steps[step_id]
+        inline = self._inline.get(step_id)
         try:
-            output = await self._attempts(step, scope, report, deadline_at)
+            if inline is not None:
+                report.attempts[step_id] = 1
+                output = inline(scope)
+            else:
+                output = await self._attempts(step, scope, report, deadline_at)
         except StepError as error:
             error.step_id = error.step_id or step_id
             report.status[step_id] = StepStatus.FAILED
@@ -208,8 +213,6 @@ class Engine:
             await self._sleep(delay)
 
     async def _attempt(self, step: Step, scope: Mapping[str, Any]) -> Any:
-        if step.id in self._inline:
-            return await self._executors[step.id](scope)
         async with self._limiter:
             try:
                 async with asyncio.timeout(step.timeout_seconds):

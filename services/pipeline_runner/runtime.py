@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from pipeline_models import RunnerConfig, Step
-from pipeline_runner.admission import Admission, Ticket
+from pipeline_runner.admission import Admission
 from pipeline_runner.answers import Outcome
 from pipeline_runner.decoding import decode_event
 from pipeline_runner.dedup import Claim, DedupWindow
@@ -105,26 +105,16 @@ class Runtime:
             RunnerError: every failure, for :mod:`pipeline_runner.answers` to answer.
         """
         deadline_at = asyncio.get_running_loop().time() + self.config.deadline_seconds
-        with self.admission.enter(deadline_at=deadline_at) as ticket:
-            return await self._within_deadline(ticket, headers, read_body, deadline_at=deadline_at)
-
-    async def _within_deadline(
-        self,
-        ticket: Ticket,
-        headers: Iterable[tuple[bytes, bytes]],
-        read_body: BodyReader,
-        *,
-        deadline_at: float,
-    ) -> tuple[Outcome, str]:
+        ticket = self.admission.enter(deadline_at=deadline_at)
         try:
-            # No timer per event: the admission expires the scope at `deadline_at`.
-            async with asyncio.timeout(None) as scope:
-                ticket.watch(scope)
+            # The ticket is the deadline scope: expired, it cancels this task, and leaving it
+            # turns that into TimeoutError (no loop timer per event; see `admission`).
+            with ticket:
                 body = await read_body(self.config.settings.max_body_bytes)
                 event = decode_event(headers, body)
                 return await self._run(event, deadline_at=deadline_at), event.id
         except TimeoutError as error:
-            if not scope.expired():
+            if not ticket.timed_out:
                 raise
             if ticket.cut:
                 raise ShuttingDown(

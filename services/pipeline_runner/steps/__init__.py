@@ -5,15 +5,15 @@ An executor is an async callable ``scope -> output``: it renders its templates a
 ``steps.<id>`` (see :mod:`pipeline_models.steps`). Executors raise only
 :class:`pipeline_runner.errors.StepError`; retry, timeout and scheduling are the engine's.
 
-An executor that never awaits anything (``transform``, ``filter``, ``log``: pure rendering) says
-so with a true ``runs_inline`` attribute. The engine then calls it without taking a concurrency
-slot and without a timeout: neither could ever apply to code that does not wait, and both cost
-more than such a step's work.
+An executor that never awaits anything (``transform``, ``filter``, ``log``: pure rendering) also
+has a synchronous ``run_inline(scope)`` (:class:`InlineExecutor`). The engine calls that, once,
+in the event's task: no concurrency slot, no timeout, no retry — none could apply to code that
+does not wait and renders the same way every time, and each costs more than such a step's work.
 """
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -40,6 +40,15 @@ class StepExecutor(Protocol):
 
     async def __call__(self, scope: Scope) -> Any:
         """Return the step's output, or raise a StepError."""
+        ...
+
+
+@runtime_checkable
+class InlineExecutor(StepExecutor, Protocol):
+    """An executor whose work never waits, callable without a coroutine."""
+
+    def run_inline(self, scope: Scope) -> Any:
+        """Return the step's output, or raise a (permanent) StepError."""
         ...
 
 

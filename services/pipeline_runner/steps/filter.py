@@ -13,15 +13,16 @@ from pipeline_runner.steps.rendering import Scope, compile_text, render_one
 class FilterExecutor:
     """Evaluates a filter step's condition."""
 
-    runs_inline = True
-    """It never waits: the engine runs it without a concurrency slot or a timeout."""
-
     def __init__(self, step: FilterStep) -> None:
         self._condition = compile_text(step.condition)
 
+    def run_inline(self, scope: Scope) -> dict[str, Any]:
+        """Evaluate the condition for one event (it never waits)."""
+        return {"passed": is_truthy(render_one(self._condition, scope))}
+
     async def __call__(self, scope: Scope) -> dict[str, Any]:
         """Evaluate the condition for one event."""
-        return {"passed": is_truthy(render_one(self._condition, scope))}
+        return self.run_inline(scope)
 
 
 def filter_passed(output: Any) -> bool:

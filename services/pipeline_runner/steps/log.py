@@ -17,10 +17,6 @@ _LEVELS = {
 class LogExecutor:
     """Renders and logs a log step's message."""
 
-    runs_inline = True
-    """It never waits (logging handlers write synchronously): the engine runs it without a
-    concurrency slot or a timeout."""
-
     def __init__(self, step: LogStep, *, logger: logging.Logger) -> None:
         self._step_id = step.id
         self._level = _LEVELS[step.level.value]
@@ -29,6 +25,11 @@ class LogExecutor:
 
     async def __call__(self, scope: Scope) -> dict[str, Any]:
         """Log the message for one event."""
+        return self.run_inline(scope)
+
+    def run_inline(self, scope: Scope) -> dict[str, Any]:
+        """Log the message for one event (it never waits: logging handlers write
+        synchronously)."""
         message = render_text(self._message, scope)
         event = scope["event"]
         self._logger.log(

@@ -4,20 +4,19 @@ import asyncio
 
 import pytest
 
-from pipeline_runner.admission import Admission, Ticket
+from pipeline_runner.admission import Admission
 from pipeline_runner.errors import Overloaded, ShuttingDown
 
 
 async def _run_until_expired(admission: Admission, *, deadline_in: float) -> str:
     """An event that would run forever; how it ended."""
     loop = asyncio.get_running_loop()
-    with admission.enter(deadline_at=loop.time() + deadline_in) as ticket:
-        try:
-            async with asyncio.timeout(None) as scope:
-                ticket.watch(scope)
-                await asyncio.Event().wait()
-        except TimeoutError:
-            return "cut" if ticket.cut else "deadline"
+    ticket = admission.enter(deadline_at=loop.time() + deadline_in)
+    try:
+        with ticket:
+            await asyncio.Event().wait()
+    except TimeoutError:
+        return "cut" if ticket.cut else "deadline"
     return "finished"
 
 
@@ -31,6 +30,7 @@ async def test_each_event_ends_at_its_own_deadline() -> None:
     ended = await _run_until_expired(admission, deadline_in=0.2)
     assert ended == "deadline"
     assert loop.time() - started >= 0.2
+    assert admission.in_flight == 0
     await admission.close()
 
 
@@ -38,29 +38,20 @@ async def test_events_that_finish_in_time_are_untouched() -> None:
     admission = Admission(limit=10)
     loop = asyncio.get_running_loop()
     with admission.enter(deadline_at=loop.time() + 0.05) as ticket:
-        async with asyncio.timeout(None) as scope:
-            ticket.watch(scope)
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)
     await asyncio.sleep(0.1)
     assert not ticket.timed_out
     await admission.close()
 
 
-async def test_an_expired_ticket_expires_the_scope_it_watches_later() -> None:
+async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
     admission = Admission(limit=10)
-    loop = asyncio.get_running_loop()
-    with admission.enter(deadline_at=loop.time()) as ticket:
-        await asyncio.sleep(0.05)  # the deadline task expires the ticket before its scope exists
-        assert ticket.timed_out
-        with pytest.raises(TimeoutError):
-            await _watch_and_wait(ticket)
+    event = asyncio.create_task(_run_until_expired(admission, deadline_in=60))
+    await asyncio.sleep(0)
+    event.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await event
     await admission.close()
-
-
-async def _watch_and_wait(ticket: Ticket) -> None:
-    async with asyncio.timeout(None) as scope:
-        ticket.watch(scope)
-        await asyncio.sleep(10)
 
 
 async def test_the_drain_cuts_what_outlasts_its_grace() -> None:

@@ -1,5 +1,8 @@
 """The deduplication window: final results are remembered, for a while, and at most N."""
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pipeline_models import DedupSettings
 from pipeline_runner.dedup import Claim, DedupWindow
 
@@ -51,3 +54,27 @@ def test_a_zero_window_turns_deduplication_off() -> None:
     assert window.claim("a")[0] is Claim.NEW
     window.release("a", remember="ok")
     assert window.claim("a")[0] is Claim.NEW
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from("abcde"), st.floats(min_value=0, max_value=40), st.booleans()),
+        max_size=60,
+    )
+)
+def test_it_answers_like_a_plain_model_of_the_window(
+    steps: list[tuple[str, float, bool]],
+) -> None:
+    """Against a dict of expiry times: what is DONE is exactly what was remembered < 60 s ago."""
+    clock = Clock()
+    window: DedupWindow[str] = DedupWindow(DedupSettings(window_seconds=60), clock=clock)
+    remembered: dict[str, float] = {}
+    for key, later, remember in steps:
+        clock.now += later
+        claim, _ = window.claim(key)
+        expected = remembered.get(key, 0.0) > clock.now
+        assert (claim is Claim.DONE) == expected
+        if claim is Claim.NEW:
+            window.release(key, remember="ok" if remember else None)
+            if remember:
+                remembered[key] = clock.now + 60
