@@ -69,6 +69,15 @@ def postgres_errors_translated() -> Iterator[None]:
         raise translate_postgres_error(error) from error
 
 
+async def _keep_session(_: "asyncpg.Connection[asyncpg.Record]") -> None:
+    """Release a connection to the pool as it is (asyncpg rolls back an open transaction first).
+
+    The store never changes session state — no SET, LISTEN, cursors or session-level advisory
+    locks (the migration lock is transaction-scoped) — so asyncpg's default reset query would only
+    add a round trip to every store call.
+    """
+
+
 async def create_postgres_pool(dsn: str, *, options: StoreOptions) -> Pool:
     """Open the pool (its minimum connections included) within the connect timeout."""
     idle_ms = int(options.operation_timeout_seconds * 2 * 1000)
@@ -82,6 +91,7 @@ async def create_postgres_pool(dsn: str, *, options: StoreOptions) -> Pool:
                 max_size=options.postgres_max_connections,
                 timeout=options.connect_timeout_seconds,
                 command_timeout=options.operation_timeout_seconds,
+                reset=_keep_session,
                 server_settings={
                     "application_name": APPLICATION_NAME,
                     "idle_in_transaction_session_timeout": str(idle_ms),
