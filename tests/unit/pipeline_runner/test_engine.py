@@ -231,6 +231,48 @@ async def test_a_filter_decides_whether_its_dependents_run(n: int, passed: bool)
     report.raise_for_failures()
 
 
+@pytest.mark.parametrize(("n", "passed"), [(4, True), (1, False)])
+async def test_a_chain_of_inline_steps_filters_like_any_graph(n: int, passed: bool) -> None:
+    # filter -> transform -> log: a chain whose steps all run inline (no awaits at all).
+    engine, _ = make_engine(
+        [
+            {"type": "filter", "id": "big", "condition": "${{ event.data.n > `2` }}"},
+            transform("after", "${{ event.data.n }}", needs=["big"]),
+            {"type": "log", "id": "note", "message": "n=${{ steps.after }}"},
+        ]
+    )
+    EVENT["data"] = {"n": n}
+
+    report = await run(engine)
+
+    EVENT["data"] = {"n": 4}
+    expected = StepStatus.SUCCEEDED if passed else StepStatus.SKIPPED
+    assert report.status == {"big": StepStatus.SUCCEEDED, "after": expected, "note": expected}
+    assert report.attempts == dict.fromkeys(["big", *(["after", "note"] if passed else [])], 1)
+    assert report.outputs.get(StepId("note")) == ({"message": f"n={n}"} if passed else None)
+
+
+async def test_a_failing_inline_step_cancels_the_rest_of_its_chain() -> None:
+    engine, _ = make_engine(
+        [
+            transform("a", "${{ length(event.data.n) }}"),
+            transform("b", "${{ steps.a }}"),
+            transform("c", "${{ steps.b }}"),
+        ]
+    )
+
+    report = await run(engine)
+
+    [error] = report.failures
+    assert isinstance(error, StepInputInvalid)
+    assert error.step_id == "a"
+    assert report.status == {
+        "a": StepStatus.FAILED,
+        "b": StepStatus.CANCELLED,
+        "c": StepStatus.CANCELLED,
+    }
+
+
 async def test_a_retryable_failure_is_retried_with_growing_backoff() -> None:
     sleeps: list[float] = []
     flaky = Scripted(UpstreamUnavailable("503"), UpstreamUnavailable("503"), "third time")
@@ -365,6 +407,21 @@ async def test_a_bug_in_an_executor_propagates() -> None:
         raise KeyError("bug")
 
     engine, _ = make_engine([transform("a")], fakes={"a": buggy})
+
+    with pytest.raises(ExceptionGroup):
+        await run(engine)
+
+
+async def test_a_bug_in_an_inline_step_propagates_grouped() -> None:
+    class Buggy:
+        def run_inline(self, scope: Scope) -> None:
+            raise KeyError("bug")
+
+        async def __call__(self, scope: Scope) -> None:
+            self.run_inline(scope)
+
+    steps = [transform("a"), transform("b", "${{ steps.a }}")]
+    engine, _ = make_engine(steps, fakes={"a": Buggy()})
 
     with pytest.raises(ExceptionGroup):
         await run(engine)
