@@ -41,7 +41,8 @@ Captured = pytest.CaptureFixture[str]
 
 def run(served: ServedApi, *args: str, caller: str = "alice") -> int:
     """`pipeline-events ARGS --api-url … --token …` in this process."""
-    return main([*args, "--api-url", served.url, "--token", served.tokens[caller]])
+    # `--token=…`: a token may start with "-", which argparse would take for an option.
+    return main([*args, "--api-url", served.url, f"--token={served.tokens[caller]}"])
 
 
 def create(served: ServedApi, tmp_path: Path, capsys: Captured, text: str = PIPELINE_YAML) -> str:

@@ -186,3 +186,10 @@ async def test_a_changed_file_is_reloaded_and_a_bad_one_keeps_the_old_tokens(
     with pytest.raises(AuthConfigError):
         await authenticator.reload_if_changed()
     assert (await authenticator.authenticate("Bearer new-token")).subject == "new"
+
+
+def test_minted_tokens_are_marked_and_never_look_like_an_option() -> None:
+    for _ in range(200):
+        token = new_token()
+        assert token.startswith("pe_")
+        assert len(token) > 40
