@@ -29,19 +29,18 @@ import contextlib
 import shutil
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import cluster  # noqa: F401 - puts tests/ on sys.path, for support.*
 from measuring import Throughput
 
-from events_api.devstack import start_postgres
+from events_api.devstack import PostgresServer, start_postgres
 from events_api.devstack.knative import knative_crds
 from events_api.devstack.kubernetes import KubernetesControlPlane, start_kubernetes
 from support.knative_api import knative_harness
 from support.kubernetes import api_client_for
+from support.postgres import fresh_database
 
 PARTS = ("status", "start", "memory")
 
@@ -84,32 +83,32 @@ def parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def fresh_database(dsn: str | None) -> str | None:
-    """A new, empty database on the PostgreSQL at `dsn` (its URL), or None for SQLite."""
-    if dsn is None:
-        return None
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(dsn, timeout=30)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return dsn.rpartition("/")[0] + "/" + name
+@contextlib.asynccontextmanager
+async def store_database(postgres: PostgresServer | None) -> AsyncIterator[str | None]:
+    """A fresh database on `postgres` (its URL, dropped after), or None: the harness's SQLite."""
+    if postgres is None:
+        yield None
+        return
+    async with fresh_database(postgres, prefix="bench") as database_url:
+        yield database_url
 
 
 @contextlib.contextmanager
-def store_server(store: str, workdir: Path) -> Iterator[str | None]:
-    """The PostgreSQL server's URL while it runs (stopped by PID after), or None for SQLite."""
+def store_server(store: str) -> Iterator[PostgresServer | None]:
+    """The PostgreSQL server while it runs (stopped by PID after), or None for SQLite."""
     if store == "sqlite":
         yield None
         return
     _say("starting PostgreSQL…")
     with start_postgres() as postgres:
-        yield postgres.dsn
+        yield postgres
 
 
 async def run_parts(
-    plane: KubernetesControlPlane, workdir: Path, args: argparse.Namespace, dsn: str | None
+    plane: KubernetesControlPlane,
+    workdir: Path,
+    args: argparse.Namespace,
+    postgres: PostgresServer | None,
 ) -> None:
     """Each part asked for, each on its own harness (namespaces, RBAC, controllers, store)."""
     import memory_bench  # noqa: PLC0415 - each part's imports only when it runs
@@ -131,8 +130,10 @@ async def run_parts(
             )
             folder = workdir / "status"
             folder.mkdir()
-            database = await fresh_database(dsn)
-            async with knative_harness(apiserver, admin, folder, database_url=database) as harness:
+            async with (
+                store_database(postgres) as database,
+                knative_harness(apiserver, admin, folder, database_url=database) as harness,
+            ):
                 results: dict[str, Throughput] = await status_bench.run_status(
                     harness, names, options
                 )
@@ -141,8 +142,10 @@ async def run_parts(
         if "start" in args.parts:
             folder = workdir / "start"
             folder.mkdir()
-            database = await fresh_database(dsn)
-            async with knative_harness(apiserver, admin, folder, database_url=database) as harness:
+            async with (
+                store_database(postgres) as database,
+                knative_harness(apiserver, admin, folder, database_url=database) as harness,
+            ):
                 latencies = await start_bench.run_starts(
                     harness, starts=args.starts, rounds=args.rounds
                 )
@@ -168,11 +171,11 @@ def main() -> None:
     _say(f"work folder {workdir}; starting etcd and kube-apiserver…")
     try:
         with (
-            store_server(args.store, workdir) as dsn,
+            store_server(args.store) as postgres,
             start_kubernetes(workdir=workdir / "kubernetes", progress=_say) as plane,
         ):
             plane.apiserver.install_crds(knative_crds(progress=_say))
-            asyncio.run(run_parts(plane, workdir, args, dsn))
+            asyncio.run(run_parts(plane, workdir, args, postgres))
     finally:
         if args.keep_workdir:
             _say(f"kept {workdir}")

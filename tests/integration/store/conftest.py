@@ -7,13 +7,13 @@ dropped afterwards). ``store`` opens the store on it, migrations included.
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from events_api.devstack import PostgresServer
 from events_api.store import PipelineStore
-from integration.store.targets import TIMEOUT, Backend, StoreTarget, fresh_database_name
+from integration.store.targets import TIMEOUT, Backend, StoreTarget
 from pipeline_models import TenantId
+from support.postgres import fresh_database
 
 
 @pytest.fixture(
@@ -35,18 +35,8 @@ async def store_target(
         yield StoreTarget(backend=backend, database_url=None, sqlite_path=sqlite_path)
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = fresh_database_name()
-    admin = await asyncpg.connect(server.dsn, timeout=TIMEOUT)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"', timeout=TIMEOUT)
-        yield StoreTarget(
-            backend=backend,
-            database_url=f"postgresql://{server.user}@{server.host}:{server.port}/{name}",
-            sqlite_path=sqlite_path,
-        )
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)', timeout=TIMEOUT)
-    finally:
-        await admin.close(timeout=TIMEOUT)
+    async with fresh_database(server, prefix="store", seconds_per_call=TIMEOUT) as database_url:
+        yield StoreTarget(backend=backend, database_url=database_url, sqlite_path=sqlite_path)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ own); :meth:`StoreTarget.open` opens a store on it, and calling it twice gives t
 sharing the data, as two API processes would.
 """
 
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -76,8 +75,3 @@ class StoreTarget:
                 yield
         finally:
             await connection.close(timeout=TIMEOUT)
-
-
-def fresh_database_name() -> str:
-    """A database name no other test uses."""
-    return f"store_{secrets.token_hex(8)}"
