@@ -6,7 +6,6 @@ are refused when the Struct is built, whoever builds it, with a message naming t
 fix — an auth misconfiguration must stop the start-up, never weaken the checks.
 """
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from events_api.auth.errors import AuthConfigError
+from events_api.loopback import is_loopback_host
 
 ENV_PREFIX = "PIPELINE_EVENTS_AUTH_"
 HS256 = "HS256"
@@ -213,18 +213,9 @@ def _check_jwks_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return
     raise AuthConfigError(
         f"{env_name('jwks_url')} must be an https:// URL (plain http only on a loopback "
         "address): keys fetched in clear text could be replaced by anyone on the path"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -14,7 +14,6 @@ sent only to a loopback URL, so a token minted for this machine never leaves it.
 :func:`resolve` is pure; reading the config file and the dev token are separate functions.
 """
 
-import ipaddress
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from events_api.client.errors import UsageError
+from events_api.loopback import is_loopback_host
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_URL_ENV = "PIPELINE_EVENTS_API_URL"
@@ -118,13 +118,7 @@ def read_dev_token(path: Path) -> str | None:
 
 def is_loopback(url: str) -> bool:
     """Whether `url`'s host is this machine (`localhost`, 127.0.0.0/8, ::1)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def _checked_url(url: str, source: str) -> str:
