@@ -45,6 +45,7 @@ import uvicorn
 
 from events_api.auth.errors import AuthConfigError
 from events_api.auth.settings import load_auth_settings
+from events_api.client.config import DEV_PORT
 from events_api.client.exit_codes import exit_codes_help
 from events_api.client.parsers import add_client_commands
 from events_api.devstack import (
@@ -59,8 +60,6 @@ from events_api.observability import configure_logging
 from events_api.settings import ApiSettings, SettingsError, load_settings
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
-DEFAULT_DEV_PORT = 8000
-"""Where `dev` listens, and where the client looks first (`client.config.DEFAULT_API_URL`)."""
 
 
 def _say(message: str) -> None:
@@ -181,7 +180,7 @@ def _command_dev(args: argparse.Namespace) -> int:
             f"  curl -H 'Authorization: Bearer {token}' "
             f"http://127.0.0.1:{settings.port}/api/v1/pipelines"
         )
-        if settings.port == DEFAULT_DEV_PORT:
+        if settings.port == DEV_PORT:
             _say("  or the CLI, which finds this API and its token: pipeline-events pipelines list")
         else:
             _say(
@@ -303,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_DEV_PORT,
-        help=f"port on 127.0.0.1 (default {DEFAULT_DEV_PORT})",
+        default=DEV_PORT,
+        help=f"port on 127.0.0.1 (default {DEV_PORT})",
     )
     dev.set_defaults(handler=_command_dev)
     infra = commands.add_parser("infra", help="start development infrastructure until Ctrl-C")

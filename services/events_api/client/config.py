@@ -24,7 +24,9 @@ import msgspec
 from events_api.client.errors import UsageError
 from events_api.loopback import is_loopback_host
 
-DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEV_PORT = 8000
+"""Where `pipeline-events dev` listens by default."""
+DEFAULT_API_URL = f"http://127.0.0.1:{DEV_PORT}"
 API_URL_ENV = "PIPELINE_EVENTS_API_URL"
 TOKEN_ENV = "PIPELINE_EVENTS_TOKEN"  # noqa: S105 - a variable name, not a secret
 CONFIG_ENV = "PIPELINE_EVENTS_CONFIG"
