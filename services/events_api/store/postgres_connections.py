@@ -113,13 +113,12 @@ async def postgres_transaction(
     isolation: Literal["repeatable_read", "read_committed"] = (
         "repeatable_read" if readonly else "read_committed"
     )
-    with postgres_errors_translated():
-        async with (
-            asyncio.timeout(timeout_seconds),
-            pool.acquire(timeout=timeout_seconds) as connection,
-            connection.transaction(isolation=isolation, readonly=readonly),
-        ):
-            yield connection
+    # Inside the statement's scope: its timeout and error translation cover COMMIT too.
+    async with (
+        postgres_statement(pool, timeout_seconds=timeout_seconds) as connection,
+        connection.transaction(isolation=isolation, readonly=readonly),
+    ):
+        yield connection
 
 
 @asynccontextmanager
