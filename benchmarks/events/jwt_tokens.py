@@ -39,6 +39,14 @@ def _claims(tenant: str) -> dict[str, Any]:
     }
 
 
+_JWT_MODE = {
+    "PIPELINE_EVENTS_AUTH_MODE": "jwt",
+    "PIPELINE_EVENTS_AUTH_JWT_ISSUER": ISSUER,
+    "PIPELINE_EVENTS_AUTH_JWT_AUDIENCE": AUDIENCE,
+}
+"""The settings every JWT variant shares: the mode and the claims the tokens carry."""
+
+
 @dataclass(frozen=True)
 class Hs256:
     """An HS256 secret and a token signed with it; the API's `PIPELINE_EVENTS_AUTH_*` settings."""
@@ -50,9 +58,7 @@ class Hs256:
     def env(self) -> dict[str, str]:
         """The API's settings accepting this token (JWT mode, HS256 development secret)."""
         return {
-            "PIPELINE_EVENTS_AUTH_MODE": "jwt",
-            "PIPELINE_EVENTS_AUTH_JWT_ISSUER": ISSUER,
-            "PIPELINE_EVENTS_AUTH_JWT_AUDIENCE": AUDIENCE,
+            **_JWT_MODE,
             "PIPELINE_EVENTS_AUTH_ALLOW_HS256": "true",
             "PIPELINE_EVENTS_AUTH_HS256_SECRET": self.secret,
         }
@@ -75,9 +81,7 @@ class Rs256:
     def env(self) -> dict[str, str]:
         """The API's settings accepting this token (JWT mode, keys from the JWKS URL)."""
         return {
-            "PIPELINE_EVENTS_AUTH_MODE": "jwt",
-            "PIPELINE_EVENTS_AUTH_JWT_ISSUER": ISSUER,
-            "PIPELINE_EVENTS_AUTH_JWT_AUDIENCE": AUDIENCE,
+            **_JWT_MODE,
             "PIPELINE_EVENTS_AUTH_JWT_ALGORITHMS": "RS256",
             "PIPELINE_EVENTS_AUTH_JWKS_URL": self.jwks_url,
         }
