@@ -1,9 +1,14 @@
 """``python -m pipeline_runner``: serve the runner on ``$PORT`` (8080) with uvloop and httptools.
 
-What the Dockerfile's ``uvicorn --factory`` command does, as one Python entry point (the local
-dev backend starts runners this way). Binds ``$HOST`` (default ``0.0.0.0``, as in a pod). An
-invalid runner contract or port stops it with a message and exit status 1. No access log: a line
-per event costs more than a simple pipeline (see :mod:`pipeline_runner.jsonlog`).
+The Dockerfile's command and the local dev backend's. Binds ``$HOST`` (default ``0.0.0.0``, as
+in a pod). An invalid runner contract or port stops it with a message and exit status 1.
+
+Per-request work the runner has no use for is off: no access log (a line per event costs more
+than a simple pipeline; see :mod:`pipeline_runner.jsonlog`), no proxy-header rewriting (the
+runner never reads the client's address or scheme, and behind the queue-proxy every request
+would be rewritten) and no ``Server`` header. The same as
+``uvicorn pipeline_runner.app:create_app --factory --loop uvloop --http httptools
+--no-access-log --no-proxy-headers --no-server-header``.
 """
 
 import os
@@ -43,6 +48,8 @@ def main(factory: Callable[[], Starlette] = create_app) -> int:
         lifespan="on",
         log_config=None,
         access_log=False,
+        proxy_headers=False,
+        server_header=False,
     )
     uvicorn.Server(config).run()
     return 0

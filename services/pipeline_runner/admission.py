@@ -17,6 +17,7 @@ deadlines are seconds long, so one timer for all of them loses no precision.
 import asyncio
 import contextlib
 from types import TracebackType
+from typing import Any
 
 from pipeline_runner.errors import Overloaded, ShuttingDown
 
@@ -32,9 +33,11 @@ class Ticket:
 
     __slots__ = ("_admission", "_cancelling", "_task", "cut", "deadline_at", "timed_out")
 
-    def __init__(self, admission: "Admission", deadline_at: float) -> None:
+    def __init__(
+        self, admission: "Admission", deadline_at: float, task: "asyncio.Task[Any] | None"
+    ) -> None:
         self._admission = admission
-        self._task = asyncio.current_task()
+        self._task = task
         # Cancellations already requested when the scope began are not ours to convert.
         self._cancelling = self._task.cancelling() if self._task is not None else 0
         self.deadline_at = deadline_at
@@ -80,8 +83,9 @@ class Admission:
     def __init__(self, *, limit: int) -> None:
         self._limit = limit
         self._tickets: set[Ticket] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._idle: asyncio.Future[None] | None = None
+        """What :meth:`drain` waits on while events are in flight (an ``asyncio.Event`` would be
+        cleared and set around every event)."""
         self._deadlines: asyncio.Task[None] | None = None
         self.draining = False
         """True after SIGTERM: readiness fails and new events are refused."""
@@ -91,12 +95,15 @@ class Admission:
         """Events being processed now."""
         return len(self._tickets)
 
-    def enter(self, *, deadline_at: float) -> Ticket:
+    def enter(self, *, deadline_at: float, task: "asyncio.Task[Any] | None" = None) -> Ticket:
         """Admit one event: ``with admission.enter(...) as ticket:`` for as long as it runs, in
         the event's task (the deadline cancels that task; leaving turns it into TimeoutError).
 
         ``deadline_at`` (loop time) is when its scope expires; every event of a pod gets the
         same deadline duration, so a new ticket never has an earlier deadline than the others.
+        ``task`` is the event's task, the current one by default (a caller that knows its loop
+        passes it: looking the loop up costs a system call on every event, see
+        :attr:`pipeline_runner.runtime.Runtime.loop`).
 
         (A class rather than ``@contextmanager``: this runs for every event.)
 
@@ -108,9 +115,8 @@ class Admission:
             raise ShuttingDown("this runner is shutting down; the event will be redelivered")
         if len(self._tickets) >= self._limit:
             raise Overloaded(f"this runner already processes {self._limit} events; retry later")
-        ticket = Ticket(self, deadline_at)
+        ticket = Ticket(self, deadline_at, task or asyncio.current_task())
         self._tickets.add(ticket)
-        self._idle.clear()
         if self._deadlines is None:
             self._deadlines = asyncio.get_running_loop().create_task(
                 self._enforce_deadlines(), name="event deadlines"
@@ -119,21 +125,27 @@ class Admission:
 
     def leave(self, ticket: Ticket) -> None:
         """The event of ``ticket`` is over (called when its ``with`` block ends)."""
-        self._tickets.discard(ticket)
-        if not self._tickets:
-            self._idle.set()
+        tickets = self._tickets
+        tickets.discard(ticket)
+        if not tickets and self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
 
     async def drain(self, *, grace_seconds: float) -> None:
         """Stop admitting, wait up to ``grace_seconds`` for in-flight events, cut the rest."""
         self.draining = True
+        if not self._tickets:
+            return
+        if self._idle is None:
+            self._idle = asyncio.get_running_loop().create_future()
+        idle = self._idle
         try:
             async with asyncio.timeout(grace_seconds):
-                await self._idle.wait()
+                await asyncio.shield(idle)
         except TimeoutError:
             for ticket in list(self._tickets):
                 ticket.expire(cut=True)
             # Cut events answer as soon as their steps have been cancelled.
-            await self._idle.wait()
+            await asyncio.shield(idle)
 
     async def close(self) -> None:
         """Stop enforcing deadlines (after the drain: no event is left to time out)."""

@@ -110,12 +110,14 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         restore = _drain_on_signals(runtime.start_drain) if handle_signals else _nothing
+        runtime.loop = asyncio.get_running_loop()  # The server's requests run on this loop.
         logger.info("serving pipeline %s version %d", pipeline.pipeline_id, pipeline.version)
         try:
             yield
         finally:
             restore()
             await runtime.close()
+            runtime.loop = None
 
     return lifespan
 

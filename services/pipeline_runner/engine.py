@@ -5,7 +5,9 @@
   step it made ready runs on in the same task and only the others get tasks of their own (a
   chain of steps never spawns one: a task costs more than a simple step). A pipeline whose
   graph is a chain (one root, every step at most one dependent) cannot run two steps at once,
-  so it runs without a task group at all.
+  so it runs without a task group at all; when every step of such a chain runs inline,
+  :meth:`Engine.run_inline` runs it without awaiting anything (the runtime then skips even the
+  coroutines).
 * Every attempt holds a slot of the pod-wide semaphore (``max_concurrency`` steps across all
   in-flight events) and runs under its own ``timeout_seconds``; waiting for a slot or for a
   backoff does not count against it. Steps whose executor can ``run_inline`` (pure rendering,
@@ -16,7 +18,7 @@
 * A failed step marks every step depending on it (transitively) ``cancelled``: they never start.
   Steps that do not depend on it run on. A filter that does not pass marks its dependents
   ``skipped``; that is a success.
-* The pipeline deadline itself is the caller's ``asyncio.timeout``: it cancels the task group.
+* The pipeline deadline itself is the caller's (the admission ticket): it cancels the task.
 
 Step failures do not raise: :meth:`Engine.run` returns a :class:`RunReport` and the caller
 decides (:meth:`RunReport.raise_for_failures`). Anything that is not a ``StepError`` is a bug
@@ -98,10 +100,50 @@ class Engine:
             for step_id, executor in executors.items()
             if isinstance(executor, InlineExecutor)
         }
+        self._inline_chain: (
+            tuple[tuple[StepId, Callable[[Mapping[str, Any]], Any], bool], ...] | None
+        ) = (
+            tuple(
+                (step_id, self._inline[step_id], isinstance(self._steps[step_id], FilterStep))
+                for step_id in graph.order
+            )
+            if self._chain and all(step_id in self._inline for step_id in graph.order)
+            else None
+        )
         self._executors = executors
         self._limiter = limiter
         self._sleep = sleep
         self._jitter = jitter
+
+    @property
+    def inline(self) -> bool:
+        """True when every step runs inline and one after the other: :meth:`run_inline` runs
+        the pipeline without awaiting anything (no deadline can strike mid-run)."""
+        return self._inline_chain is not None
+
+    def run_inline(self, event_view: dict[str, Any]) -> RunReport:
+        """Run every step for one event, synchronously (only when :attr:`inline`)."""
+        chain = self._inline_chain
+        if chain is None:
+            raise RuntimeError("this pipeline has steps that wait: use Engine.run")
+        report = RunReport()
+        scope = {"event": event_view, "steps": report.outputs}
+        try:
+            for step_id, render, is_filter in chain:
+                report.attempts[step_id] = 1
+                try:
+                    output = render(scope)
+                except StepError as error:
+                    self._fail(step_id, error, report)
+                    break
+                report.outputs[step_id] = output
+                report.status[step_id] = StepStatus.SUCCEEDED
+                if is_filter and not filter_passed(output):
+                    self._mark_dependents(step_id, report, StepStatus.SKIPPED)
+                    break
+        except Exception as error:  # noqa: BLE001 - re-raised, grouped
+            raise ExceptionGroup("a step failed unexpectedly", [error]) from None
+        return report
 
     async def run(self, event_view: dict[str, Any], *, deadline_at: float) -> RunReport:
         """Run every step for one event.
@@ -172,10 +214,7 @@ class Engine:
             else:
                 output = await self._attempts(step, scope, report, deadline_at)
         except StepError as error:
-            error.step_id = error.step_id or step_id
-            report.status[step_id] = StepStatus.FAILED
-            report.failures.append(error)
-            self._mark_dependents(step_id, report, StepStatus.CANCELLED)
+            self._fail(step_id, error, report)
             return []
         report.outputs[step_id] = output
         report.status[step_id] = StepStatus.SUCCEEDED
@@ -189,6 +228,12 @@ class Engine:
             if done and dependent not in report.status:
                 ready.append(dependent)
         return ready
+
+    def _fail(self, step_id: StepId, error: StepError, report: RunReport) -> None:
+        error.step_id = error.step_id or step_id
+        report.status[step_id] = StepStatus.FAILED
+        report.failures.append(error)
+        self._mark_dependents(step_id, report, StepStatus.CANCELLED)
 
     def _mark_dependents(self, step_id: StepId, report: RunReport, status: StepStatus) -> None:
         for dependent in self._graph.dependents_of(step_id):

@@ -9,8 +9,9 @@ ASGI messages. Nothing is logged for a success; a failure logs one warning line,
 traceback (and answers 500, which Knative retries).
 """
 
-import asyncio
+import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Final
 
@@ -36,14 +37,10 @@ class EventEndpoint:
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         """Process the event of one request and answer it."""
         runtime = self._runtime
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.perf_counter()
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-
-        async def read(limit: int) -> bytes:
-            return await read_body(receive, content_length=content_length(headers), limit=limit)
-
         try:
+            read = functools.partial(read_body, receive, headers)
             outcome, event_id = await runtime.handle_event(headers, read)
             answer = answers.success(outcome, event_id=event_id)
         except RunnerError as error:
@@ -54,21 +51,25 @@ class EventEndpoint:
             # A bug: answer 500 (Knative retries) and log the traceback; nothing is swallowed.
             logger.exception("the runner failed while processing an event")
             answer = answers.internal_error()
-        runtime.metrics.count_event(answer.status, answer.label, seconds=loop.time() - started)
+        runtime.metrics.count_event(
+            answer.status, answer.label, seconds=time.perf_counter() - started
+        )
         length = (b"content-length", b"%d" % len(answer.body))
         start = {"type": "http.response.start", "status": answer.status, "headers": [_JSON, length]}
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
 
 
-async def read_body(receive: Receive, *, content_length: int | None, limit: int) -> bytes:
-    """Read a request body, refusing one over ``limit`` bytes before and while reading it.
+async def read_body(receive: Receive, headers: Iterable[tuple[bytes, bytes]], limit: int) -> bytes:
+    """Read a request body, refusing one over ``limit`` bytes before (by its declared length)
+    and while reading it.
 
     Raises:
         EventTooLarge: the declared or the received body is over ``limit`` bytes.
     """
-    if content_length is not None and content_length > limit:
-        raise EventTooLarge(f"the event is {content_length} bytes; this runner accepts {limit}")
+    declared = content_length(headers)
+    if declared is not None and declared > limit:
+        raise EventTooLarge(f"the event is {declared} bytes; this runner accepts {limit}")
     parts: list[bytes] = []
     size = 0
     while True:

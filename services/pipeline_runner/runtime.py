@@ -90,6 +90,12 @@ class Runtime:
         self._step_types = {step.id: _type_of(step) for step in spec.steps}
         self._drain_seconds = config.deadline_seconds if drain_seconds is None else drain_seconds
         self._drain_task: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop the app serves on, set by its lifespan (None: looked up per event).
+
+        Python 3.11's ``asyncio.get_running_loop()`` makes a ``getpid()`` system call each
+        time (to notice a fork); on the per-event path that costs more than a simple step.
+        """
 
     @property
     def ready(self) -> bool:
@@ -104,15 +110,38 @@ class Runtime:
         Raises:
             RunnerError: every failure, for :mod:`pipeline_runner.answers` to answer.
         """
-        deadline_at = asyncio.get_running_loop().time() + self.config.deadline_seconds
-        ticket = self.admission.enter(deadline_at=deadline_at)
+        loop = self.loop or asyncio.get_running_loop()
+        deadline_at = loop.time() + self.config.deadline_seconds
+        ticket = self.admission.enter(deadline_at=deadline_at, task=asyncio.current_task(loop))
         try:
             # The ticket is the deadline scope: expired, it cancels this task, and leaving it
             # turns that into TimeoutError (no loop timer per event; see `admission`).
             with ticket:
                 body = await read_body(self.config.settings.max_body_bytes)
                 event = decode_event(headers, body)
-                return await self._run(event, deadline_at=deadline_at), event.id
+                key = event.dedup_key
+                duplicate = self._claim(event, key)
+                if duplicate is not None:
+                    return duplicate, event.id
+                final: Outcome | RunnerError | None = None
+                try:
+                    engine = self.engine
+                    # A pipeline of inline steps runs without awaiting: no coroutine per step.
+                    report = (
+                        engine.run_inline(expression_view(event))
+                        if engine.inline
+                        else await engine.run(expression_view(event), deadline_at=deadline_at)
+                    )
+                    outcome = self._outcome_of(report)
+                except PipelineFailed as error:
+                    # A permanent failure is final too: a redelivery must get the same answer.
+                    final = None if error.retryable else error
+                    raise
+                else:
+                    final = outcome
+                finally:
+                    self.dedup.release(key, remember=final)
+                return outcome, event.id
         except TimeoutError as error:
             if not ticket.timed_out:
                 raise
@@ -125,36 +154,32 @@ class Runtime:
                 f"({self.config.deadline_seconds} s)"
             ) from error
 
-    async def _run(self, event: CloudEvent, *, deadline_at: float) -> Outcome:
-        key = event.dedup_key
+    def _claim(self, event: CloudEvent, key: tuple[str, str]) -> Outcome | None:
+        """Claim the event in the duplicate window: None to run it, DUPLICATE when it already
+        succeeded.
+
+        Raises:
+            RunnerError: the remembered permanent failure of an earlier delivery.
+            DuplicateInFlight: another delivery of the event is running.
+        """
         claim, remembered = self.dedup.claim(key)
+        if claim is Claim.NEW:
+            return None
         if claim is Claim.DONE:
             if isinstance(remembered, RunnerError):
                 raise remembered
             return Outcome.DUPLICATE
-        if claim is Claim.IN_FLIGHT:
-            raise DuplicateInFlight(
-                f"event {event.id!r} from {event.source!r} is being processed by another delivery"
-            )
-        final: Outcome | RunnerError | None = None
-        try:
-            report = await self.engine.run(expression_view(event), deadline_at=deadline_at)
-            self._count_steps(report)
-            outcome = Outcome.FILTERED if report.filtered else Outcome.SUCCEEDED
-            try:
-                report.raise_for_failures()
-            except PipelineFailed as error:
-                # A permanent failure is final too: a redelivery must get the same answer.
-                final = None if error.retryable else error
-                raise
-            final = outcome
-        finally:
-            self.dedup.release(key, remember=final)
-        return outcome
+        raise DuplicateInFlight(
+            f"event {event.id!r} from {event.source!r} is being processed by another delivery"
+        )
 
-    def _count_steps(self, report: RunReport) -> None:
+    def _outcome_of(self, report: RunReport) -> Outcome:
+        """Count the steps; the outcome, or :class:`PipelineFailed` when a step failed."""
+        step_types, count_step = self._step_types, self.metrics.count_step
         for step_id, status in report.status.items():
-            self.metrics.count_step(step_id, self._step_types[step_id], status.value)
+            count_step(step_id, step_types[step_id], status)  # a StrEnum: the str itself
+        report.raise_for_failures()
+        return Outcome.FILTERED if report.filtered else Outcome.SUCCEEDED
 
     def start_drain(self) -> asyncio.Task[None]:
         """Stop taking events and drain the in-flight ones (idempotent; SIGTERM calls it)."""

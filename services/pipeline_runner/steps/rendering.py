@@ -126,6 +126,28 @@ def _field_path(node: Any) -> tuple[str, ...] | None:
 
 
 def _path_getter(path: tuple[str, ...]) -> Render:
+    """A dotted path as look-ups; the usual lengths unrolled (this runs for every expression of
+    every event, and a loop costs more than the look-ups)."""
+    if len(path) == 2:  # ``event.key``, ``steps.shape``
+        first, second = path
+
+        def get_two(scope: Scope) -> Any:
+            value = scope.get(first)
+            return value.get(second) if isinstance(value, dict) else None
+
+        return get_two
+    if len(path) == 3:  # ``event.data.order_id``
+        first, second, third = path
+
+        def get_three(scope: Scope) -> Any:
+            value = scope.get(first)
+            if not isinstance(value, dict):
+                return None
+            value = value.get(second)
+            return value.get(third) if isinstance(value, dict) else None
+
+        return get_three
+
     def get(scope: Scope) -> Any:
         value: Any = scope
         for name in path:

@@ -70,3 +70,50 @@ async def test_the_limit_refuses_one_more() -> None:
     with admission.enter(deadline_at=1e9), pytest.raises(Overloaded):
         admission.enter(deadline_at=1e9)
     await admission.close()
+
+
+async def test_a_ticket_expires_the_task_it_is_given() -> None:
+    admission = Admission(limit=10)
+    loop = asyncio.get_running_loop()
+
+    async def event() -> str:
+        ticket = admission.enter(deadline_at=loop.time() + 0.05, task=asyncio.current_task(loop))
+        try:
+            with ticket:
+                await asyncio.Event().wait()
+        except TimeoutError:
+            return "deadline"
+        return "finished"
+
+    assert await event() == "deadline"
+    await admission.close()
+
+
+async def test_a_drain_with_nothing_in_flight_ends_at_once() -> None:
+    admission = Admission(limit=10)
+    async with asyncio.timeout(1):
+        await admission.drain(grace_seconds=60)
+    assert admission.draining
+    await admission.close()
+
+
+async def test_the_drain_waits_for_events_that_finish_within_its_grace() -> None:
+    admission = Admission(limit=10)
+    release = asyncio.Event()
+
+    async def event() -> str:
+        with admission.enter(deadline_at=1e9):
+            await release.wait()
+        return "finished"
+
+    running = [asyncio.create_task(event()) for _ in range(3)]
+    await asyncio.sleep(0)
+    drain = asyncio.create_task(admission.drain(grace_seconds=60))
+    await asyncio.sleep(0.01)
+    assert not drain.done()
+    release.set()
+    async with asyncio.timeout(1):
+        await drain
+    assert [await task for task in running] == ["finished"] * 3
+    assert admission.in_flight == 0
+    await admission.close()

@@ -379,6 +379,26 @@ async def test_healthz_answers_ok(make_env: EnvFactory) -> None:
     assert response.status_code == 200
 
 
+async def test_the_lifespan_tells_the_runtime_its_loop_and_events_run_without_one(
+    make_env: EnvFactory,
+) -> None:
+    env = make_env([{"type": "transform", "id": "t", "output": "${{ event.id }}"}])
+    app = build(env)
+    loops: list[object] = [runtime_of(app).loop]
+    async with serving(app) as client:
+        loops.append(runtime_of(app).loop)
+        served = await client.post("/", headers=kafka_headers(1), content=b"{}")
+    loops.append(runtime_of(app).loop)
+    # Without a lifespan (some ASGI harnesses skip it), each event looks its loop up.
+    transport = httpx.ASGITransport(app=build(env))
+    async with httpx.AsyncClient(transport=transport, base_url="http://runner") as client:
+        unserved = await client.post("/", headers=kafka_headers(2), content=b"{}")
+
+    assert loops == [None, asyncio.get_running_loop(), None]
+    assert (served.status_code, unserved.status_code) == (200, 200)
+    assert unserved.json() == {"outcome": "succeeded", "id": "partition:0/offset:2"}
+
+
 def test_an_invalid_contract_stops_start_up() -> None:
     with pytest.raises(ContractError, match="PIPELINE_EVENTS_PIPELINE is not set"):
         create_app({}, handle_signals=False, configure_logs=False)

@@ -94,6 +94,17 @@ async def run(engine: Engine, *, deadline_in: float = 60.0) -> RunReport:
         return await engine.run(EVENT, deadline_at=loop.time() + deadline_in)
 
 
+async def run_chain(engine: Engine, how: str) -> RunReport:
+    """Run a pipeline of inline steps either way the engine offers: both must agree."""
+    if how == "inline":
+        assert engine.inline
+        return engine.run_inline(EVENT)
+    return await run(engine)
+
+
+BOTH_WAYS = pytest.mark.parametrize("how", ["inline", "awaited"])
+
+
 def transform(step_id: str, output: object = None, **extra: Any) -> dict[str, Any]:
     return {"type": "transform", "id": step_id, "output": output, **extra}
 
@@ -231,8 +242,11 @@ async def test_a_filter_decides_whether_its_dependents_run(n: int, passed: bool)
     report.raise_for_failures()
 
 
+@BOTH_WAYS
 @pytest.mark.parametrize(("n", "passed"), [(4, True), (1, False)])
-async def test_a_chain_of_inline_steps_filters_like_any_graph(n: int, passed: bool) -> None:
+async def test_a_chain_of_inline_steps_filters_like_any_graph(
+    n: int, passed: bool, how: str
+) -> None:
     # filter -> transform -> log: a chain whose steps all run inline (no awaits at all).
     engine, _ = make_engine(
         [
@@ -243,7 +257,7 @@ async def test_a_chain_of_inline_steps_filters_like_any_graph(n: int, passed: bo
     )
     EVENT["data"] = {"n": n}
 
-    report = await run(engine)
+    report = await run_chain(engine, how)
 
     EVENT["data"] = {"n": 4}
     expected = StepStatus.SUCCEEDED if passed else StepStatus.SKIPPED
@@ -252,7 +266,8 @@ async def test_a_chain_of_inline_steps_filters_like_any_graph(n: int, passed: bo
     assert report.outputs.get(StepId("note")) == ({"message": f"n={n}"} if passed else None)
 
 
-async def test_a_failing_inline_step_cancels_the_rest_of_its_chain() -> None:
+@BOTH_WAYS
+async def test_a_failing_inline_step_cancels_the_rest_of_its_chain(how: str) -> None:
     engine, _ = make_engine(
         [
             transform("a", "${{ length(event.data.n) }}"),
@@ -261,7 +276,7 @@ async def test_a_failing_inline_step_cancels_the_rest_of_its_chain() -> None:
         ]
     )
 
-    report = await run(engine)
+    report = await run_chain(engine, how)
 
     [error] = report.failures
     assert isinstance(error, StepInputInvalid)
@@ -412,7 +427,8 @@ async def test_a_bug_in_an_executor_propagates() -> None:
         await run(engine)
 
 
-async def test_a_bug_in_an_inline_step_propagates_grouped() -> None:
+@BOTH_WAYS
+async def test_a_bug_in_an_inline_step_propagates_grouped(how: str) -> None:
     class Buggy:
         def run_inline(self, scope: Scope) -> None:
             raise KeyError("bug")
@@ -424,7 +440,31 @@ async def test_a_bug_in_an_inline_step_propagates_grouped() -> None:
     engine, _ = make_engine(steps, fakes={"a": Buggy()})
 
     with pytest.raises(ExceptionGroup):
-        await run(engine)
+        await run_chain(engine, how)
+
+
+@pytest.mark.parametrize(
+    ("steps", "inline"),
+    [
+        ([transform("a"), transform("b", "${{ steps.a }}")], True),
+        # Two branches: the awaited engine runs them concurrently (tasks), so not inline.
+        (
+            [transform("a"), transform("b", "${{ steps.a }}"), transform("c", "${{ steps.a }}")],
+            False,
+        ),
+        # A step that waits (http) is never inline, even alone.
+        ([{"type": "http", "id": "a", "url": "https://example.com/"}], False),
+    ],
+)
+async def test_only_a_chain_of_inline_steps_runs_without_awaiting(
+    steps: list[dict[str, Any]], inline: bool
+) -> None:
+    engine, _ = make_engine(steps)
+
+    assert engine.inline is inline
+    if not inline:
+        with pytest.raises(RuntimeError, match=r"use Engine\.run"):
+            engine.run_inline(EVENT)
 
 
 def test_step_errors_know_their_marker() -> None:

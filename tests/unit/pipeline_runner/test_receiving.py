@@ -23,7 +23,7 @@ async def test_a_body_in_chunks_is_joined() -> None:
         {"type": "http.request", "body": b"cd", "more_body": False},
     )
 
-    assert await read_body(receive, content_length=None, limit=10) == b"abcd"
+    assert await read_body(receive, [], 10) == b"abcd"
 
 
 async def test_a_body_over_the_limit_is_refused_while_reading() -> None:
@@ -33,12 +33,12 @@ async def test_a_body_over_the_limit_is_refused_while_reading() -> None:
     )
 
     with pytest.raises(EventTooLarge):
-        await read_body(receive, content_length=None, limit=10)
+        await read_body(receive, [], 10)
 
 
 async def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
     with pytest.raises(EventTooLarge):
-        await read_body(receiver(), content_length=11, limit=10)
+        await read_body(receiver(), [(b"content-length", b"11")], 10)
 
 
 async def test_a_sender_that_disconnects_mid_body_is_a_retryable_failure() -> None:
@@ -47,7 +47,7 @@ async def test_a_sender_that_disconnects_mid_body_is_a_retryable_failure() -> No
     )
 
     with pytest.raises(ClientDisconnected) as raised:
-        await read_body(receive, content_length=None, limit=10)
+        await read_body(receive, [], 10)
 
     assert raised.value.retryable
 
