@@ -6,11 +6,13 @@ in a pod). An invalid runner contract or port stops it with a message and exit s
 Per-request work the runner has no use for is off: no access log (a line per event costs more
 than a simple pipeline; see :mod:`pipeline_runner.jsonlog`), no proxy-header rewriting (the
 runner never reads the client's address or scheme, and behind the queue-proxy every request
-would be rewritten) and no ``Server`` header. The same as
+would be rewritten) and no ``Server`` header; what start-up made is frozen out of the garbage
+collector's sight (see :func:`freeze_start_up_objects`). Otherwise the same as
 ``uvicorn pipeline_runner.app:create_app --factory --loop uvloop --http httptools
 --no-access-log --no-proxy-headers --no-server-header``.
 """
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -51,8 +53,22 @@ def main(factory: Callable[[], Starlette] = create_app) -> int:
         proxy_headers=False,
         server_header=False,
     )
+    config.load()  # Import the server's protocol modules now, for the freeze to cover them.
+    freeze_start_up_objects()
     uvicorn.Server(config).run()
     return 0
+
+
+def freeze_start_up_objects() -> None:
+    """Put what start-up made (modules, classes, the compiled pipeline) out of the garbage
+    collector's sight for good.
+
+    Events allocate enough for the collector to run now and then; a full collection walks every
+    tracked object, and the tens of thousands start-up leaves behind made each one a stall of
+    tens of milliseconds for every event in flight: the p99. Frozen, they are skipped.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":

@@ -159,13 +159,14 @@ class Engine:
             await self._run_chain(scope, report, deadline_at)
             return report
         async with asyncio.TaskGroup() as group:
-
-            def start(step_id: StepId) -> None:
-                group.create_task(
-                    self._run_from(step_id, scope, report, start, deadline_at),
-                    name=f"step {step_id} of event {event_view.get('id')}",
-                )
-
+            start = _Starter(
+                self,
+                group,
+                scope=scope,
+                report=report,
+                deadline_at=deadline_at,
+                event_id=event_view.get("id"),
+            )
             first, *others = self._roots
             for root in others:
                 start(root)
@@ -266,3 +267,38 @@ class Engine:
                 raise StepTimedOut(
                     f"an attempt took longer than {step.timeout_seconds} s", step_id=step.id
                 ) from error
+
+
+class _Starter:
+    """Starts a step as a task of one event's group, to run it and the steps it makes ready.
+
+    An object rather than a closure: the closure would refer to itself (it hands itself to the
+    steps it starts), a reference cycle that leaves each event's group, report and scope for
+    the garbage collector instead of freeing them as the event ends.
+    """
+
+    __slots__ = ("_deadline_at", "_engine", "_event_id", "_group", "_report", "_scope")
+
+    def __init__(
+        self,
+        engine: Engine,
+        group: asyncio.TaskGroup,
+        *,
+        scope: Mapping[str, Any],
+        report: RunReport,
+        deadline_at: float,
+        event_id: object,
+    ) -> None:
+        self._engine = engine
+        self._group = group
+        self._scope = scope
+        self._report = report
+        self._deadline_at = deadline_at
+        self._event_id = event_id
+
+    def __call__(self, step_id: StepId) -> None:
+        """Start ``step_id`` in a task of its own."""
+        self._group.create_task(
+            self._engine._run_from(step_id, self._scope, self._report, self, self._deadline_at),
+            name=f"step {step_id} of event {self._event_id}",
+        )

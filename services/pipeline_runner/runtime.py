@@ -43,6 +43,12 @@ from pipeline_runner.steps import build_executors
 logger = logging.getLogger("pipeline_runner")
 step_logger = logging.getLogger("pipeline_runner.steps")
 
+Remembered = str | RunnerError
+"""What the duplicate window keeps of a finished event: the outcome's value (a plain str, not
+the enum member, so that the window's entries are atomic and the garbage collector stops
+tracking them: a full collection would otherwise walk every remembered event), or the
+permanent failure to answer again."""
+
 BodyReader = Callable[[int], Awaitable[bytes]]
 """Reads the request body whole, refusing one over the given number of bytes
 (:class:`pipeline_runner.errors.EventTooLarge`)."""
@@ -68,7 +74,7 @@ class Runtime:
         self.admission = Admission(limit=event_limit(config))
         admission = self.admission
         self.metrics = RunnerMetrics(in_flight=lambda: admission.in_flight)
-        self.dedup: DedupWindow[Outcome | RunnerError] = DedupWindow(settings.dedup, clock=clock)
+        self.dedup: DedupWindow[Remembered] = DedupWindow(settings.dedup, clock=clock)
         self.producer = RecordProducer(settings.kafka, env=env)
         check = egress_check or policy_check(
             settings.egress, kubernetes_api_addresses=kubernetes_api_addresses(env)
@@ -123,7 +129,7 @@ class Runtime:
                 duplicate = self._claim(event, key)
                 if duplicate is not None:
                     return duplicate, event.id
-                final: Outcome | RunnerError | None = None
+                final: Remembered | None = None
                 try:
                     engine = self.engine
                     # A pipeline of inline steps runs without awaiting: no coroutine per step.
@@ -138,7 +144,7 @@ class Runtime:
                     final = None if error.retryable else error
                     raise
                 else:
-                    final = outcome
+                    final = outcome.value
                 finally:
                     self.dedup.release(key, remember=final)
                 return outcome, event.id

@@ -1,9 +1,10 @@
 """The runner over HTTP: answers per failure class, dedup, bounded concurrency, drain, metrics."""
 
 import asyncio
+import gc
 import ipaddress
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -397,6 +398,56 @@ async def test_the_lifespan_tells_the_runtime_its_loop_and_events_run_without_on
     assert loops == [None, asyncio.get_running_loop(), None]
     assert (served.status_code, unserved.status_code) == (200, 200)
     assert unserved.json() == {"outcome": "succeeded", "id": "partition:0/offset:2"}
+
+
+async def post_directly(app: Starlette, offset: int) -> int:
+    """POST one event to the ASGI app itself (no client library in between); its status."""
+    headers = [(name.encode(), value.encode()) for name, value in kafka_headers(offset).items()]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
+    messages = [{"type": "http.request", "body": b'{"n": 1}', "more_body": False}]
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await app(scope, receive, send)
+    [status] = statuses
+    return status
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [{"type": "transform", "id": "t", "output": {"n": "${{ event.data.n }}"}}],
+        [
+            {"type": "filter", "id": "f", "condition": "${{ event.data.n > `0` }}"},
+            {"type": "transform", "id": "a", "output": 1, "needs": ["f"]},
+            {"type": "transform", "id": "b", "output": 2, "needs": ["f"]},
+            {"type": "transform", "id": "j", "output": ["${{ steps.a }}", "${{ steps.b }}"]},
+        ],
+    ],
+)
+async def test_events_leave_no_reference_cycles_behind(
+    make_env: EnvFactory, steps: list[dict[str, Any]]
+) -> None:
+    # Reference counting frees each event's objects: cyclic garbage would pile up for the
+    # garbage collector, whose full collections stall every event in flight (the p99).
+    app = build(make_env(steps))
+    async with app.router.lifespan_context(app):
+        assert await post_directly(app, 0) == 200
+        gc.collect()
+        gc.disable()
+        try:
+            statuses = {await post_directly(app, offset) for offset in range(1, 21)}
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
+
+    assert statuses == {200}
 
 
 def test_an_invalid_contract_stops_start_up() -> None:

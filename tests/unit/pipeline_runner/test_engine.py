@@ -1,6 +1,7 @@
 """The step scheduler: ordering, concurrency, failure isolation, filters, retries, deadlines."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -475,3 +476,33 @@ def test_step_errors_know_their_marker() -> None:
 @given(st.floats(min_value=0, max_value=300))
 def test_jitter_stays_between_half_and_the_whole_delay(delay: float) -> None:
     assert delay / 2 <= equal_jitter(delay) <= delay
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        # Two branches (tasks in a group) and a join; then a chain of inline steps.
+        [
+            transform("a", 1),
+            transform("b", "${{ steps.a }}"),
+            transform("c", "${{ steps.a }}"),
+            transform("d", ["${{ steps.b }}", "${{ steps.c }}"]),
+        ],
+        [transform("a", 1), transform("b", "${{ steps.a }}")],
+    ],
+)
+async def test_an_event_leaves_no_reference_cycles_behind(steps: list[dict[str, Any]]) -> None:
+    # Reference counting must free each event's objects: cycles would wait for the garbage
+    # collector, whose full collections stall every event in flight.
+    engine, _ = make_engine(steps)
+    loop = asyncio.get_running_loop()
+    await engine.run(EVENT, deadline_at=loop.time() + 60)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            report = await engine.run(EVENT, deadline_at=loop.time() + 60)
+            report.raise_for_failures()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
