@@ -80,8 +80,10 @@ class Ticket:
 class Admission:
     """The pod's in-flight events."""
 
-    def __init__(self, *, limit: int) -> None:
+    def __init__(self, *, limit: int, deadline_seconds: float) -> None:
+        """``deadline_seconds``: how far from its entry an event's deadline is, at the least."""
         self._limit = limit
+        self._deadline_seconds = deadline_seconds
         self._tickets: set[Ticket] = set()
         self._idle: asyncio.Future[None] | None = None
         """What :meth:`drain` waits on while events are in flight (an ``asyncio.Event`` would be
@@ -155,16 +157,28 @@ class Admission:
                 await self._deadlines
 
     async def _enforce_deadlines(self) -> None:
-        """Sleep until the earliest deadline, expire the tickets that reached theirs; end when
-        no ticket is left to time out (the next `enter` starts it again)."""
+        """Sleep until the earliest deadline, expire the tickets that reached theirs; end after
+        a whole ``deadline_seconds`` without events (the next event starts it again).
+
+        With no event in flight it sleeps ``deadline_seconds``: an event entering meanwhile has
+        its deadline at least that far from its entry, so none is missed, and the task is not
+        restarted for every event that finds the pod idle between two others.
+        """
         loop = asyncio.get_running_loop()
+        idle = False
         try:
-            while waiting := [t.deadline_at for t in self._tickets if not t.timed_out]:
-                earliest = min(waiting)
-                if earliest > loop.time():
-                    await asyncio.sleep(earliest - loop.time())
-                    continue
+            while True:
                 now = loop.time()
+                waiting = [t.deadline_at for t in self._tickets if not t.timed_out]
+                if waiting:
+                    idle, wake_at = False, min(waiting)
+                elif idle:
+                    return
+                else:
+                    idle, wake_at = True, now + self._deadline_seconds
+                if wake_at > now:
+                    await asyncio.sleep(wake_at - now)
+                    continue
                 for ticket in list(self._tickets):
                     if not ticket.timed_out and ticket.deadline_at <= now:
                         ticket.expire()

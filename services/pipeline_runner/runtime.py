@@ -49,6 +49,8 @@ the enum member, so that the window's entries are atomic and the garbage collect
 tracking them: a full collection would otherwise walk every remembered event), or the
 permanent failure to answer again."""
 
+_REMEMBERED_OUTCOMES: dict[Outcome, Remembered] = {outcome: outcome.value for outcome in Outcome}
+
 BodyReader = Callable[[int], Awaitable[bytes]]
 """Reads the request body whole, refusing one over the given number of bytes
 (:class:`pipeline_runner.errors.EventTooLarge`)."""
@@ -71,7 +73,9 @@ class Runtime:
         settings = config.settings
         spec = config.pipeline.spec
         self.config = config
-        self.admission = Admission(limit=event_limit(config))
+        self.admission = Admission(
+            limit=event_limit(config), deadline_seconds=config.deadline_seconds
+        )
         admission = self.admission
         self.metrics = RunnerMetrics(in_flight=lambda: admission.in_flight)
         self.dedup: DedupWindow[Remembered] = DedupWindow(settings.dedup, clock=clock)
@@ -144,7 +148,7 @@ class Runtime:
                     final = None if error.retryable else error
                     raise
                 else:
-                    final = outcome.value
+                    final = _REMEMBERED_OUTCOMES[outcome]
                 finally:
                     self.dedup.release(key, remember=final)
                 return outcome, event.id

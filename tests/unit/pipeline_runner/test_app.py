@@ -391,9 +391,11 @@ async def test_the_lifespan_tells_the_runtime_its_loop_and_events_run_without_on
         served = await client.post("/", headers=kafka_headers(1), content=b"{}")
     loops.append(runtime_of(app).loop)
     # Without a lifespan (some ASGI harnesses skip it), each event looks its loop up.
-    transport = httpx.ASGITransport(app=build(env))
+    bare = build(env)
+    transport = httpx.ASGITransport(app=bare)
     async with httpx.AsyncClient(transport=transport, base_url="http://runner") as client:
         unserved = await client.post("/", headers=kafka_headers(2), content=b"{}")
+    await runtime_of(bare).close()  # What the lifespan's end would do.
 
     assert loops == [None, asyncio.get_running_loop(), None]
     assert (served.status_code, unserved.status_code) == (200, 200)
