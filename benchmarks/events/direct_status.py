@@ -53,7 +53,7 @@ class DirectReadTriggerService(TriggerService):
         super().__init__(
             store, backend, clock=lambda: datetime.now(UTC), max_wait_seconds=max_wait_seconds
         )
-        self._intents = store
+        self._direct_store = store
         self._cached = backend
         self._client = client
 
@@ -64,7 +64,7 @@ class DirectReadTriggerService(TriggerService):
         if wait_seconds > 0:
             # Long-polls are not what this baseline measures.
             return await super().status(tenant, pipeline_id, wait_seconds=wait_seconds)
-        intent = await self._intents.get_trigger_intent(tenant, pipeline_id=pipeline_id)
+        intent = await self._direct_store.get_trigger_intent(tenant, pipeline_id=pipeline_id)
         raw = await self._client.get(SERVICE, service_name(pipeline_id))
         observed = None
         if raw is not None:

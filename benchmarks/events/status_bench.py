@@ -1,6 +1,7 @@
 """Part 1: `GET /api/v1/events/{id}` from the readiness cache against a per-GET apiserver read.
 
-Each variant is a real uvicorn process (uvloop, httptools, no access log) pinned to CPU 0,
+Each variant is a real uvicorn process (uvloop, httptools, no access log, served as
+`pipeline-events serve` serves: `serve_variant.py`) pinned to CPU 0,
 configured only through `PIPELINE_EVENTS_*` like a deployment: a kubeconfig with the shipped
 ServiceAccount's token, the harness's trigger namespace and its SQLite store. wrk, pinned to CPU 1,
 GETs the status of one Ready trigger after a warm-up. kube-apiserver and etcd are not pinned:
@@ -170,10 +171,8 @@ def measure(
 ) -> tuple[Throughput, bytes]:
     """Start the variant on CPU 0, check one answer, warm up, load it; stop it by its PID."""
     base = f"http://127.0.0.1:{options.port}"
-    command = ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "uvicorn", variant.factory]
-    command += ["--factory", "--host", "127.0.0.1", "--port", str(options.port)]
-    command += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
-    command += ["--no-access-log"]
+    command = ["taskset", "-c", SERVER_CPU, sys.executable, str(HERE / "serve_variant.py")]
+    command += [variant.factory, "--port", str(options.port)]
     with log.open("w") as output:
         process = subprocess.Popen(
             command, env={**env, **variant.env}, stdout=output, stderr=subprocess.STDOUT

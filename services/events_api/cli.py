@@ -57,6 +57,7 @@ from events_api.devstack import (
 )
 from events_api.devstack.cache import cache_root
 from events_api.observability import configure_logging
+from events_api.serving import serve
 from events_api.settings import ApiSettings, SettingsError, load_settings
 
 KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
@@ -68,7 +69,7 @@ def _say(message: str) -> None:
 
 def _serve_api(settings: ApiSettings) -> None:
     configure_logging(settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         "events_api.app:create_app",
         factory=True,
         host=settings.host,
@@ -83,6 +84,7 @@ def _serve_api(settings: ApiSettings) -> None:
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
+    serve(config)
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

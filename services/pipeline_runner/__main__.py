@@ -1,7 +1,8 @@
 """``python -m pipeline_runner``: serve the runner on ``$PORT`` (8080) with uvloop and httptools.
 
 The Dockerfile's command and the local dev backend's. Binds ``$HOST`` (default ``0.0.0.0``, as
-in a pod). An invalid runner contract or port stops it with a message and exit status 1.
+in a pod). An invalid runner contract or port stops it with a message and exit status 1; a
+server that cannot start (its port taken, say) exits with uvicorn's status 3.
 
 Per-request work the runner has no use for is off: no access log (a line per event costs more
 than a simple pipeline; see :mod:`pipeline_runner.jsonlog`), no proxy-header rewriting (the
@@ -22,6 +23,9 @@ from starlette.applications import Starlette
 
 from pipeline_models import ContractError
 from pipeline_runner.app import create_app
+
+STARTUP_FAILURE = 3
+"""The exit status of a server that never started (uvicorn.run's own)."""
 
 
 def main(factory: Callable[[], Starlette] = create_app) -> int:
@@ -55,8 +59,10 @@ def main(factory: Callable[[], Starlette] = create_app) -> int:
     )
     config.load()  # Import the server's protocol modules now, for the freeze to cover them.
     freeze_start_up_objects()
-    uvicorn.Server(config).run()
-    return 0
+    server = uvicorn.Server(config)
+    server.run()
+    # uvicorn has logged why it never started (the port taken, say): exit as uvicorn.run does.
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def freeze_start_up_objects() -> None:

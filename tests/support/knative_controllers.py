@@ -15,6 +15,7 @@ Use it as an async context manager; its watch tasks are owned, named and stopped
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -93,26 +94,29 @@ class KnativeControllers:
         message: str | None = None,
     ) -> dict[str, Any]:
         """Mark a Service Ready True/False/Unknown for its current generation."""
-        service = await self._get(SERVICE, name)
-        generation = service["metadata"]["generation"]
-        revision = f"{name}-{generation:05d}"
-        url = f"http://{name}.{self._namespace}.svc.cluster.local"
-        status: dict[str, Any] = {
-            "observedGeneration": generation,
-            "conditions": [
-                _condition("Ready", ready, reason, message),
-                _condition("ConfigurationsReady", ready, reason, message),
-                _condition("RoutesReady", ready, reason, message),
-            ],
-            "latestCreatedRevisionName": revision,
-        }
-        if ready == "True":
-            status |= {
-                "url": url,
-                "address": {"url": url},
-                "latestReadyRevisionName": revision,
+
+        def status_of(service: dict[str, Any]) -> dict[str, Any]:
+            generation = service["metadata"]["generation"]
+            revision = f"{name}-{generation:05d}"
+            url = f"http://{name}.{self._namespace}.svc.cluster.local"
+            status: dict[str, Any] = {
+                "observedGeneration": generation,
+                "conditions": [
+                    _condition("Ready", ready, reason, message),
+                    _condition("ConfigurationsReady", ready, reason, message),
+                    _condition("RoutesReady", ready, reason, message),
+                ],
+                "latestCreatedRevisionName": revision,
             }
-        return await self._write_status(SERVICE, service, status)
+            if ready == "True":
+                status |= {
+                    "url": url,
+                    "address": {"url": url},
+                    "latestReadyRevisionName": revision,
+                }
+            return status
+
+        return await self._write_status(SERVICE, name, status_of)
 
     async def set_source_status(
         self,
@@ -123,29 +127,33 @@ class KnativeControllers:
         message: str | None = None,
     ) -> dict[str, Any]:
         """Mark a KafkaSource Ready True/False/Unknown for its current generation."""
-        source = await self._get(KAFKA_SOURCE, name)
-        status = {
-            "observedGeneration": source["metadata"]["generation"],
-            "conditions": [
-                _condition("Ready", ready, reason, message),
-                _condition("ConsumerGroup", ready, reason, message),
-                _condition("SinkProvided", ready, reason, message),
-            ],
-        }
-        return await self._write_status(KAFKA_SOURCE, source, status)
+
+        def status_of(source: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "observedGeneration": source["metadata"]["generation"],
+                "conditions": [
+                    _condition("Ready", ready, reason, message),
+                    _condition("ConsumerGroup", ready, reason, message),
+                    _condition("SinkProvided", ready, reason, message),
+                ],
+            }
+
+        return await self._write_status(KAFKA_SOURCE, name, status_of)
 
     async def set_sink_status(self, name: str, *, ready: str = "True") -> dict[str, Any]:
         """Mark a KafkaSink Ready, with the address a dead-letter sink resolves to."""
-        sink = await self._get(KAFKA_SINK, name)
         url = (
             f"http://kafka-sink-ingress.knative-eventing.svc.cluster.local/{self._namespace}/{name}"
         )
-        status = {
-            "observedGeneration": sink["metadata"]["generation"],
-            "conditions": [_condition("Ready", ready, None, None)],
-            "address": {"url": url},
-        }
-        return await self._write_status(KAFKA_SINK, sink, status)
+
+        def status_of(sink: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "observedGeneration": sink["metadata"]["generation"],
+                "conditions": [_condition("Ready", ready, None, None)],
+                "address": {"url": url},
+            }
+
+        return await self._write_status(KAFKA_SINK, name, status_of)
 
     # Watch loops -----------------------------------------------------------------------------
 
@@ -218,18 +226,25 @@ class KnativeControllers:
         return found
 
     async def _write_status(
-        self, kind: Kind, current: dict[str, Any], status: dict[str, Any]
+        self, kind: Kind, name: str, status_of: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> dict[str, Any]:
-        body = {**current, "status": status}
-        written: dict[str, Any] = await self._objects.replace_namespaced_custom_object_status(
-            kind.group,
-            kind.version,
-            self._namespace,
-            kind.plural,
-            current["metadata"]["name"],
-            body,
-        )
-        return written
+        """Write the status ``status_of`` gives for the object as it is now; on a conflict (our
+        own finalizer update, say) read it again and retry, as a controller requeues."""
+        for _ in range(20):
+            current = await self._get(kind, name)
+            body = {**current, "status": status_of(current)}
+            try:
+                written: dict[
+                    str, Any
+                ] = await self._objects.replace_namespaced_custom_object_status(
+                    kind.group, kind.version, self._namespace, kind.plural, name, body
+                )
+            except ApiException as error:
+                if error.status != 409:  # Conflict
+                    raise
+                continue
+            return written
+        raise RuntimeError(f"{kind.plural}/{name}: the status write kept conflicting")
 
     async def _update_finalizers(self, name: str, *, add: bool) -> None:
         """Add or remove our finalizer, re-reading on a conflict as a controller requeues."""

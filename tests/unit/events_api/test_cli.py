@@ -1,7 +1,14 @@
 """The command line parses its sub-commands and reports bad usage with exit code 2."""
 
-import pytest
+import gc
+from pathlib import Path
+from typing import Any, ClassVar
 
+import pytest
+import uvicorn
+
+from events_api.auth.scopes import Scope
+from events_api.auth.static_tokens import encode_token_file, new_token_entry
 from events_api.cli import build_parser, main
 
 
@@ -24,3 +31,36 @@ def test_a_bad_setting_exits_1_with_the_reason(
     monkeypatch.setenv("PIPELINE_EVENTS_PORT", "not-a-port")
     assert main(["serve"]) == 1
     assert "PIPELINE_EVENTS_" in capsys.readouterr().err
+
+
+class RecordingServer:
+    """Stands in for uvicorn.Server: records what ``run`` would start with."""
+
+    seen: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.started = False
+
+    def run(self) -> None:
+        RecordingServer.seen = {"loaded": self.config.loaded, "frozen": gc.get_freeze_count()}
+        self.started = True
+
+
+def test_serve_freezes_start_up_objects_before_serving(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens.json"
+    minted = new_token_entry(name="cli-test", tenant="team-a", scopes=list(Scope))
+    tokens.write_bytes(encode_token_file([minted.entry]))
+    monkeypatch.setenv("PIPELINE_EVENTS_TRIGGER_BACKEND", "none")
+    monkeypatch.setenv("PIPELINE_EVENTS_AUTH_STATIC_TOKENS_FILE", str(tokens))
+    monkeypatch.setenv("PIPELINE_EVENTS_SQLITE_PATH", str(tmp_path / "pipelines.sqlite3"))
+    monkeypatch.setattr(uvicorn, "Server", RecordingServer)
+    try:
+        assert main(["serve"]) == 0
+    finally:
+        gc.unfreeze()
+
+    assert RecordingServer.seen["loaded"]
+    assert RecordingServer.seen["frozen"] > 10_000  # the modules and classes start-up made

@@ -16,10 +16,14 @@ class RecordingServer:
 
     seen: ClassVar[dict[str, Any]] = {}
 
+    starts = True
+
     def __init__(self, config: Any) -> None:
         self.config = config
+        self.started = False
 
     def run(self) -> None:
+        self.started = self.starts
         RecordingServer.seen = {
             "loaded": self.config.loaded,
             "frozen": gc.get_freeze_count(),
@@ -29,19 +33,34 @@ class RecordingServer:
         }
 
 
-def test_start_up_objects_are_frozen_before_serving(
-    make_env: EnvFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def run_main(
+    make_env: EnvFactory, monkeypatch: pytest.MonkeyPatch, server: type[RecordingServer]
+) -> int:
+    """``main()`` with a valid contract and ``server`` standing in for uvicorn's."""
     env = make_env([{"type": "transform", "id": "t", "output": 1}])
     monkeypatch.setenv("PORT", "18080")
-    monkeypatch.setattr(uvicorn, "Server", RecordingServer)
+    monkeypatch.setattr(uvicorn, "Server", server)
     try:
-        status = entry.main(lambda: create_app(env, handle_signals=False, configure_logs=False))
+        return entry.main(lambda: create_app(env, handle_signals=False, configure_logs=False))
     finally:
         gc.unfreeze()
 
-    assert status == 0
+
+def test_start_up_objects_are_frozen_before_serving(
+    make_env: EnvFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_main(make_env, monkeypatch, RecordingServer) == 0
+
     seen = RecordingServer.seen
     assert seen["loaded"]
     assert seen["frozen"] > 1000  # modules, classes, functions: what start-up made
     assert (seen["proxy_headers"], seen["server_header"], seen["access_log"]) == (False,) * 3
+
+
+def test_a_server_that_never_started_exits_3(
+    make_env: EnvFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NeverStarts(RecordingServer):
+        starts = False
+
+    assert run_main(make_env, monkeypatch, NeverStarts) == 3
