@@ -12,10 +12,13 @@ headers, and the data parsed as JSON. Then each reads those fields, so lazy work
 * ``msgspec``  a floor, not a CloudEvents decoder: ``ce-*`` headers into a dict, the time and the
   body through msgspec, nothing checked;
 * ``runner``   :func:`pipeline_runner.decoding.decode_event` from the raw ASGI headers, then the
-  Kafka view the runner's expressions use (partition and offset as integers, the headers by
-  name, the topic).
+  same fields the SDK decoders read (the time parsed, which SDK v1 leaves a string);
+* ``runner+view`` the same, then the Kafka view the runner's expressions use on top (partition
+  and offset as integers, the record key, the topic): shown beside, not held to a target.
 
-    .venv/bin/python benchmarks/runner/bench_decode.py [--sdk-core-python PATH]
+The decoders take turns for ``--rounds`` rounds; each one's best round is its result.
+
+    .venv/bin/python benchmarks/runner/bench_decode.py [--sdk-core-python PATH] [--rounds 5]
 """
 
 import argparse
@@ -75,7 +78,28 @@ def msgspec_decoder() -> Callable[[], Any]:
 
 
 def runner_decoder() -> Callable[[], Any]:
-    """The runner: decode from raw ASGI headers, then the fields its expressions read."""
+    """The runner: decode from raw ASGI headers, then read what the SDK decoders read."""
+    raw = kafka_event.raw_headers()
+
+    def decode() -> Any:
+        event = decode_event(raw, kafka_event.BODY)
+        extensions = event.extensions
+        return (
+            event.timestamp,
+            extensions["key"],
+            extensions["partitionkey"],
+            extensions["knativekafkapartition"],
+            extensions["knativekafkaoffset"],
+            event.kafka_headers["xrequestid"],
+            event.data,
+        )
+
+    return decode
+
+
+def runner_view_decoder() -> Callable[[], Any]:
+    """The runner, then the Kafka view its expressions use on top: partition and offset as
+    integers, the record key, the topic. More than the SDKs give: shown, not a target."""
     raw = kafka_event.raw_headers()
 
     def decode() -> Any:
@@ -113,20 +137,30 @@ def main() -> None:
         default="/tmp/pipeline-events-bench-sdk2/bin/python",  # noqa: S108 - run.sh builds it
         help="python of a venv with cloudevents 2.x",
     )
+    parser.add_argument("--rounds", type=int, default=5, help="turns each decoder takes")
     arguments = parser.parse_args()
-    timings = {
-        "sdk-v1": microseconds(sdk_v1_decoder()),
-        "sdk-core": sdk_core_microseconds(arguments.sdk_core_python),
-        "msgspec": microseconds(msgspec_decoder()),
-        "runner": microseconds(runner_decoder()),
+    in_process = {
+        "sdk-v1": sdk_v1_decoder(),
+        "msgspec": msgspec_decoder(),
+        "runner": runner_decoder(),
+        "runner+view": runner_view_decoder(),
     }
+    rounds: dict[str, list[float]] = {name: [] for name in ["sdk-core", *in_process]}
+    # The decoders take turns, so a slow spell of the machine hits one round of each, not all
+    # rounds of one; each decoder's best round is its result.
+    for _ in range(arguments.rounds):
+        rounds["sdk-core"].append(sdk_core_microseconds(arguments.sdk_core_python))
+        for name, decoder in in_process.items():
+            rounds[name].append(microseconds(decoder, repeat=2))
+    timings = {name: min(values) for name, values in rounds.items()}
     for name, value in timings.items():
-        print(f"{name:<10} {value:>7.2f} us/decode")
+        print(f"{name:<12} {value:>7.2f} us/decode")
     print()
     for sdk, target in TARGETS.items():
         ratio = timings[sdk] / timings["runner"]
         verdict = "met" if ratio >= target else "MISSED"
         print(f"runner vs {sdk}: {ratio:.1f}x faster  target >= {target}x: {verdict}")
+        print(f"  with the Kafka view on top: {timings[sdk] / timings['runner+view']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -66,39 +66,15 @@ def decode_event(headers: RawHeaders, body: bytes) -> CloudEvent:
     """Read the CloudEvent of a request in binary or structured content mode.
 
     This is the per-event hot path: one pass over the headers sorts the ``ce-*`` ones into
-    core attributes and extensions by a cached look-up of their names (see
-    :func:`_classify_header`); the rest is look-ups in those two dicts.
+    core attributes and extensions (:func:`_collect_headers`); the rest is look-ups in those.
 
     Raises:
         UnsupportedEventFormat: batched mode or a non-JSON event format.
         EventRejected: anything else that is not a valid CloudEvents 1.0 event.
     """
-    content_type: str | None = None
-    core: dict[str, str] = {}
-    extensions: dict[str, ExtensionValue] = {}
-    kafka_headers: dict[str, ExtensionValue] = {}
-    # Locals, not globals or enum members: this loop runs once per header of every event.
-    kinds, other, core_kind, content_type_kind = _HEADER_KINDS, _OTHER, _CORE, _CONTENT_TYPE
-    try:
-        for raw_name, raw_value in headers:
-            kind, name, kafka_header = kinds.get(raw_name) or _classify_header(raw_name)
-            if kind == other:
-                continue
-            if kind == content_type_kind:
-                content_type = raw_value.decode()
-                continue
-            attributes: dict[str, Any] = core if kind == core_kind else extensions
-            value = raw_value.decode()  # UTF-8
-            # One look-up both stores and detects a repeated header (a repeat with the very same
-            # one-character value shares its str object with the first and passes: harmless).
-            if attributes.setdefault(name, value) is not value:
-                raise EventRejected(f"the header ce-{name} appears twice")
-            if kafka_header:
-                kafka_headers[kafka_header] = value
-    except UnicodeDecodeError as error:
-        raise EventRejected(f"the header {raw_name.decode('latin-1')} is not UTF-8") from error
-    media_type, params = parse_media_type(content_type)
-    if media_type.startswith(_STRUCTURED_PREFIX):
+    content_type, core, extensions, kafka_headers = _collect_headers(headers)
+    media_type, params, structured, json_data = _content_reading(content_type)
+    if structured:
         return _decode_structured(media_type, body)
     if "specversion" not in core:
         raise EventRejected(
@@ -108,40 +84,90 @@ def decode_event(headers: RawHeaders, body: bytes) -> CloudEvent:
     # Binary mode, inline (the usual case). datacontenttype travels as Content-Type; a stray
     # ce-datacontenttype only fills a gap.
     declared = core.pop("datacontenttype", None)
-    if content_type is None and declared is not None:
-        content_type = declared
-        media_type, params = parse_media_type(declared)
-    data, data_bytes = _binary_data(media_type, params, body, declared=content_type is not None)
+    if json_data and body:
+        # A KafkaSource's JSON records: straight to the decoder.
+        data, data_bytes = _json_data(media_type, body), None
+    else:
+        if content_type is None and declared is not None:
+            content_type = declared
+            media_type, params = parse_media_type(declared)
+        data, data_bytes = _binary_data(media_type, params, body, declared=content_type is not None)
     # The Kafka headers were collected on the way (what kafka_headers_of would find).
-    return _build_event(
-        core,
-        extensions=extensions,
-        kafka_headers=kafka_headers,
-        content_type=content_type,
-        data=data,
-        data_bytes=data_bytes,
-    )
+    return _build_event(core, extensions, kafka_headers, content_type, data, data_bytes)
 
 
-# What a request header is to the decoder.
-_OTHER: Final = 0
+def _collect_headers(
+    headers: RawHeaders,
+) -> tuple[str | None, dict[str, str], dict[str, ExtensionValue], dict[str, ExtensionValue]]:
+    """The content type, core attributes, extensions and Kafka headers of a request, in one
+    pass over its headers sorted by a cached look-up of their names (:func:`_classify_header`).
+
+    Raises:
+        EventRejected: a ``ce-`` header repeated, not UTF-8, or with no attribute's name.
+    """
+    content_type: str | None = None
+    core: dict[str, str] = {}
+    extensions: dict[str, ExtensionValue] = {}
+    kafka_headers: dict[str, ExtensionValue] = {}
+    # Locals, not globals or enum members: this loop runs once per header of every event.
+    kinds, unknown, core_kind, extension_kind = _HEADER_KINDS, _UNKNOWN, _CORE, _EXTENSION
+    try:
+        for raw_name, raw_value in headers:
+            entry = kinds.get(raw_name, unknown)
+            if entry is unknown:
+                entry = _classify_header(raw_name)
+            if entry is None:
+                continue  # Not an attribute: Host, Content-Length…
+            kind, name, kafka_header = entry
+            value = raw_value.decode()  # UTF-8
+            # One look-up both stores and detects a repeated header (a repeat with the very same
+            # one-character value shares its str object with the first and passes: harmless).
+            if kind == core_kind:
+                if core.setdefault(name, value) is not value:
+                    raise EventRejected(f"the header ce-{name} appears twice")
+            elif kind == extension_kind:
+                if extensions.setdefault(name, value) is not value:
+                    raise EventRejected(f"the header ce-{name} appears twice")
+                if kafka_header:
+                    kafka_headers[kafka_header] = value
+            else:
+                content_type = value
+    except UnicodeDecodeError as error:
+        raise EventRejected(f"the header {raw_name.decode('latin-1')} is not UTF-8") from error
+    return content_type, core, extensions, kafka_headers
+
+
+@functools.lru_cache(maxsize=256)
+def _content_reading(content_type: str | None) -> tuple[str, dict[str, str], bool, bool]:
+    """How to read a request by its ``Content-Type``: the media type and its parameters,
+    whether it is a structured-mode event, and whether binary-mode data is declared JSON."""
+    media_type, params = parse_media_type(content_type)
+    declared_json = content_type is not None and is_json_media_type(media_type)
+    return media_type, params, media_type.startswith(_STRUCTURED_PREFIX), declared_json
+
+
+# What a request header is to the decoder: None (no attribute), or its kind, attribute name and,
+# for a ``kafkaheader<name>`` extension, the Kafka header's name (else "").
 _CORE: Final = 1
 _EXTENSION: Final = 2
 _CONTENT_TYPE: Final = 3
+HeaderKind = tuple[int, str, str] | None
+_UNKNOWN: Final[tuple[int, str, str]] = (0, "", "")
+"""What :data:`_HEADER_KINDS` gives for a name not classified yet."""
 
-_HEADER_KINDS: dict[bytes, tuple[int, str, str]] = {}
+_HEADER_KINDS: dict[bytes, HeaderKind] = {}
 """Header names seen so far, classified; a process sees the same few dozen over and over."""
 _MAX_CACHED_HEADERS: Final = 1024
 """Bound of :data:`_HEADER_KINDS`: senders inventing names cannot grow it past this."""
 
 
-def _classify_header(raw_name: bytes) -> tuple[int, str, str]:
-    """Tell what a header is, the attribute it carries and, for a ``kafkaheader<name>``
-    extension, the Kafka header's name (else ""); cache the answer.
+def _classify_header(raw_name: bytes) -> HeaderKind:
+    """Tell what a header is (see :data:`HeaderKind`); cache the answer.
 
     Raises:
         EventRejected: a ``ce-`` header whose name is no attribute name (never cached).
     """
+    found: HeaderKind
     if raw_name.startswith(_HEADER_PREFIX):
         name = raw_name[len(_HEADER_PREFIX) :].decode("latin-1").lower()
         _check_attribute_name(name)
@@ -150,7 +176,7 @@ def _classify_header(raw_name: bytes) -> tuple[int, str, str]:
     elif raw_name == b"content-type":
         found = (_CONTENT_TYPE, "", "")
     else:
-        found = (_OTHER, "", "")
+        found = None
     if len(_HEADER_KINDS) < _MAX_CACHED_HEADERS:
         _HEADER_KINDS[raw_name] = found
     return found
@@ -194,15 +220,20 @@ def _binary_data(
     if not declared:
         return _undeclared_data(body)
     if is_json_media_type(media_type):
-        try:
-            return _JSON_DECODER.decode(body), None
-        except msgspec.DecodeError as error:
-            raise EventRejected(
-                f"the data is declared {media_type} but is not JSON: {error}"
-            ) from error
+        return _json_data(media_type, body), None
     if media_type.startswith("text/"):
         return _decode_text(body, params.get("charset", "utf-8")), None
     return None, body
+
+
+def _json_data(media_type: str, body: bytes) -> Any:
+    """Data declared JSON (``media_type``); refused when it does not parse."""
+    try:
+        return _JSON_DECODER.decode(body)
+    except msgspec.DecodeError as error:
+        raise EventRejected(
+            f"the data is declared {media_type} but is not JSON: {error}"
+        ) from error
 
 
 def _undeclared_data(body: bytes) -> tuple[Any, bytes | None]:
@@ -251,14 +282,7 @@ def _decode_structured(media_type: str, body: bytes) -> CloudEvent:
     core, extensions = _split_attributes(attributes)
     content_type = core.get("datacontenttype")
     kafka_headers = kafka_headers_of(extensions)
-    return _build_event(
-        core,
-        extensions=extensions,
-        kafka_headers=kafka_headers,
-        content_type=content_type,
-        data=data,
-        data_bytes=data_bytes,
-    )
+    return _build_event(core, extensions, kafka_headers, content_type, data, data_bytes)
 
 
 def _decode_base64(encoded: object) -> bytes:
@@ -288,37 +312,38 @@ def _split_attributes(
     return core, extensions
 
 
-def _build_event(
+def _build_event(  # noqa: PLR0917 - positional: this runs for every event
     core: dict[str, str],
-    *,
     extensions: dict[str, ExtensionValue],
     kafka_headers: dict[str, ExtensionValue],
     content_type: str | None,
     data: Any,
     data_bytes: bytes | None,
+    /,
 ) -> CloudEvent:
-    specversion = core.get("specversion")
+    get = core.get
+    specversion = get("specversion")
     if specversion != SPEC_VERSION:
         raise EventRejected(f"specversion {specversion!r} is not supported: send {SPEC_VERSION}")
-    if not (core.get("id") and core.get("source") and core.get("type")):
-        missing = next(name for name in ("id", "source", "type") if not core.get(name))
+    event_id, source, event_type = get("id"), get("source"), get("type")
+    if not event_id or not source or not event_type:
+        missing = next(name for name in ("id", "source", "type") if not get(name))
         raise EventRejected(f"the required attribute {missing} is missing or empty")
-    time = core.get("time")
-    timestamp = None if time is None else parse_time(time)
+    time = get("time")
     return CloudEvent(
-        specversion=specversion,
-        id=core["id"],
-        source=core["source"],
-        type=core["type"],
-        subject=core.get("subject"),
+        specversion=SPEC_VERSION,
+        id=event_id,
+        source=source,
+        type=event_type,
+        subject=get("subject"),
         time=time,
         datacontenttype=content_type,
-        dataschema=core.get("dataschema"),
+        dataschema=get("dataschema"),
         extensions=extensions,
         kafka_headers=kafka_headers,
         data=data,
         data_bytes=data_bytes,
-        timestamp=timestamp,
+        timestamp=None if time is None else parse_time(time),
     )
 
 
