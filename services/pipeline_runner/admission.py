@@ -21,6 +21,8 @@ from typing import Any
 
 from pipeline_runner.errors import Overloaded, ShuttingDown
 
+_FOREVER = float("inf")
+
 
 class Ticket:
     """One admitted event, and its deadline scope: a context manager, entered by the event's
@@ -89,6 +91,8 @@ class Admission:
         """What :meth:`drain` waits on while events are in flight (an ``asyncio.Event`` would be
         cleared and set around every event)."""
         self._deadlines: asyncio.Task[None] | None = None
+        self._wake_at = -_FOREVER
+        """When the deadline task looks at the tickets next (``-inf``: as soon as it runs)."""
         self.draining = False
         """True after SIGTERM: readiness fails and new events are refused."""
 
@@ -119,7 +123,12 @@ class Admission:
             raise Overloaded(f"this runner already processes {self._limit} events; retry later")
         ticket = Ticket(self, deadline_at, task or asyncio.current_task())
         self._tickets.add(ticket)
-        if self._deadlines is None:
+        if self._deadlines is None or deadline_at < self._wake_at:
+            # No deadline task, or one asleep past this deadline (it counted on events being
+            # at least `deadline_seconds` away): start one that looks at the tickets now.
+            if self._deadlines is not None:
+                self._deadlines.cancel()
+            self._wake_at = -_FOREVER
             self._deadlines = asyncio.get_running_loop().create_task(
                 self._enforce_deadlines(), name="event deadlines"
             )
@@ -177,10 +186,13 @@ class Admission:
                 else:
                     idle, wake_at = True, now + self._deadline_seconds
                 if wake_at > now:
+                    self._wake_at = wake_at
                     await asyncio.sleep(wake_at - now)
+                    self._wake_at = -_FOREVER
                     continue
                 for ticket in list(self._tickets):
                     if not ticket.timed_out and ticket.deadline_at <= now:
                         ticket.expire()
         finally:
-            self._deadlines = None
+            if self._deadlines is asyncio.current_task():  # Not when a newer one replaced it.
+                self._deadlines = None

@@ -10,6 +10,7 @@ http client, the lazily started Kafka producer, the drain task) are created here
 """
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -32,7 +33,6 @@ from pipeline_runner.errors import (
     DeadlineExceeded,
     DuplicateInFlight,
     PipelineFailed,
-    RunnerError,
     ShuttingDown,
 )
 from pipeline_runner.event import CloudEvent, expression_view
@@ -43,11 +43,11 @@ from pipeline_runner.steps import build_executors
 logger = logging.getLogger("pipeline_runner")
 step_logger = logging.getLogger("pipeline_runner.steps")
 
-Remembered = str | RunnerError
+Remembered = str | PipelineFailed
 """What the duplicate window keeps of a finished event: the outcome's value (a plain str, not
 the enum member, so that the window's entries are atomic and the garbage collector stops
 tracking them: a full collection would otherwise walk every remembered event), or the
-permanent failure to answer again."""
+permanent failure to answer again (a copy without tracebacks: see :func:`detached`)."""
 
 _REMEMBERED_OUTCOMES: dict[Outcome, Remembered] = {outcome: outcome.value for outcome in Outcome}
 
@@ -145,7 +145,7 @@ class Runtime:
                     outcome = self._outcome_of(report)
                 except PipelineFailed as error:
                     # A permanent failure is final too: a redelivery must get the same answer.
-                    final = None if error.retryable else error
+                    final = None if error.retryable else detached(error)
                     raise
                 else:
                     final = _REMEMBERED_OUTCOMES[outcome]
@@ -176,8 +176,8 @@ class Runtime:
         if claim is Claim.NEW:
             return None
         if claim is Claim.DONE:
-            if isinstance(remembered, RunnerError):
-                raise remembered
+            if isinstance(remembered, PipelineFailed):
+                raise detached(remembered)  # The remembered one is never raised: see detached.
             return Outcome.DUPLICATE
         raise DuplicateInFlight(
             f"event {event.id!r} from {event.source!r} is being processed by another delivery"
@@ -208,6 +208,16 @@ class Runtime:
         await asyncio.shield(self.admission.close())
         await asyncio.shield(self.producer.close())
         await asyncio.shield(self.http.aclose())
+
+
+def detached(error: PipelineFailed) -> PipelineFailed:
+    """A copy of ``error`` and of its step errors without tracebacks, causes or contexts.
+
+    What the duplicate window keeps: a raised exception's traceback holds the frames it went
+    through, and with them the request (its body included) and the step's scope, for as long as
+    the window remembers the event — thousands of events, each with its body.
+    """
+    return PipelineFailed(tuple(copy.copy(failure) for failure in error.failures))
 
 
 def event_limit(config: RunnerConfig) -> int:

@@ -155,3 +155,17 @@ async def test_the_deadline_task_ends_after_a_whole_idle_stretch() -> None:
     await asyncio.sleep(0)
     assert len(_deadline_tasks()) == 1  # the next event started a new one
     await admission.close()
+
+
+async def test_an_event_due_before_the_idle_wake_up_still_ends_at_its_deadline() -> None:
+    # The deadline task sleeps `deadline_seconds` when idle; an event due sooner restarts it.
+    admission = Admission(limit=10, deadline_seconds=5)
+    loop = asyncio.get_running_loop()
+    with admission.enter(deadline_at=loop.time() + 5):
+        pass
+    await asyncio.sleep(0.01)  # the deadline task is asleep until 5 s from now
+    started = loop.time()
+    assert await _run_until_expired(admission, deadline_in=0.05) == "deadline"
+    assert 0.05 <= loop.time() - started < 1
+    await admission.close()
+    assert not [task for task in _deadline_tasks() if not task.done()]

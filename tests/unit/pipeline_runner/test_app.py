@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from pipeline_models import ContractError
 from pipeline_runner.app import create_app
 from pipeline_runner.egress import IPAddress
+from pipeline_runner.errors import PipelineFailed
 from pipeline_runner.runtime import Runtime
 from unit.pipeline_runner.helpers import EnvFactory, Upstream
 
@@ -241,14 +242,21 @@ async def test_a_permanently_failed_event_gets_the_same_answer_without_running(
     make_env: EnvFactory, upstream: Upstream
 ) -> None:
     upstream.status = 400
-    async with serving(build(make_env([call_upstream(upstream)]))) as client:
+    app = build(make_env([call_upstream(upstream)]))
+    async with serving(app) as client:
         first = await client.post("/", headers=kafka_headers(), content=b'{"n": 1}')
         upstream.status = 200
         again = await client.post("/", headers=kafka_headers(), content=b'{"n": 1}')
+        _, remembered = runtime_of(app).dedup.claim((SOURCE, "partition:0/offset:1"))
 
     assert (first.status_code, again.status_code) == (422, 422)
     assert again.json() == first.json()
     assert len(upstream.requests) == 1
+    # What the window keeps holds no traceback (and so no request or step frames) at all.
+    assert isinstance(remembered, PipelineFailed)
+    assert remembered.__traceback__ is None
+    assert [failure.__traceback__ for failure in remembered.failures] == [None]
+    assert [failure.step_id for failure in remembered.failures] == ["call"]
 
 
 async def test_a_transiently_failed_event_runs_again_when_redelivered(
