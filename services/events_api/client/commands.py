@@ -107,40 +107,52 @@ def pipelines_create(args: argparse.Namespace, *, dev_token_path: DevTokenPath) 
     return run(args, call, dev_token_path=dev_token_path)
 
 
-def pipelines_list(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> int:
-    """`pipelines list [--name NAME]`."""
+def _answer(
+    args: argparse.Namespace,
+    request: Callable[[ApiClient], Awaitable[JsonObject]],
+    text: Callable[[JsonObject], str],
+    *,
+    dev_token_path: DevTokenPath,
+) -> int:
+    """A command that is one request: its answer as JSON, or as ``text`` renders it."""
     console = _console(args)
 
     async def call(api: ApiClient) -> ExitCode:
-        listed = await api.list_pipelines(name=args.name)
-        console.result(listed, pipelines_table(listed["items"]))
+        answer = await request(api)
+        console.result(answer, text(answer))
         return ExitCode.OK
 
     return run(args, call, dev_token_path=dev_token_path)
+
+
+def pipelines_list(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> int:
+    """`pipelines list [--name NAME]`."""
+    return _answer(
+        args,
+        lambda api: api.list_pipelines(name=args.name),
+        lambda listed: pipelines_table(listed["items"]),
+        dev_token_path=dev_token_path,
+    )
 
 
 def pipelines_get(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> int:
     """`pipelines get ID [--version V]`."""
-    console = _console(args)
-
-    async def call(api: ApiClient) -> ExitCode:
-        pipeline = await api.get_pipeline(args.pipeline_id, version=args.version)
-        console.result(pipeline, pipeline_details(pipeline))
-        return ExitCode.OK
-
-    return run(args, call, dev_token_path=dev_token_path)
+    return _answer(
+        args,
+        lambda api: api.get_pipeline(args.pipeline_id, version=args.version),
+        pipeline_details,
+        dev_token_path=dev_token_path,
+    )
 
 
 def pipelines_versions(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> int:
     """`pipelines versions ID`."""
-    console = _console(args)
-
-    async def call(api: ApiClient) -> ExitCode:
-        listed = await api.list_versions(args.pipeline_id)
-        console.result(listed, versions_table(listed["items"]))
-        return ExitCode.OK
-
-    return run(args, call, dev_token_path=dev_token_path)
+    return _answer(
+        args,
+        lambda api: api.list_versions(args.pipeline_id),
+        lambda listed: versions_table(listed["items"]),
+        dev_token_path=dev_token_path,
+    )
 
 
 def _show_start(console: Console, answer: JsonObject, *, as_result: bool = True) -> None:
@@ -203,23 +215,19 @@ def events_start(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> i
 
 def events_status(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> int:
     """`events status ID`."""
-    console = _console(args)
-
-    async def call(api: ApiClient) -> ExitCode:
-        status = await api.event_status(args.pipeline_id)
-        console.result(status, status_lines(args.pipeline_id, status))
-        return ExitCode.OK
-
-    return run(args, call, dev_token_path=dev_token_path)
+    return _answer(
+        args,
+        lambda api: api.event_status(args.pipeline_id),
+        lambda status: status_lines(args.pipeline_id, status),
+        dev_token_path=dev_token_path,
+    )
 
 
 def events_stop(args: argparse.Namespace, *, dev_token_path: DevTokenPath) -> int:
     """`events stop ID`."""
-    console = _console(args)
-
-    async def call(api: ApiClient) -> ExitCode:
-        answer = await api.stop_event(args.pipeline_id)
-        console.result(answer, str(answer.get("message", "stopped")))
-        return ExitCode.OK
-
-    return run(args, call, dev_token_path=dev_token_path)
+    return _answer(
+        args,
+        lambda api: api.stop_event(args.pipeline_id),
+        lambda answer: str(answer.get("message", "stopped")),
+        dev_token_path=dev_token_path,
+    )

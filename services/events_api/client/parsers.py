@@ -77,14 +77,21 @@ def _leaf(
     return parser
 
 
-def _add_pipelines(commands_: Subcommands, dev_token_path: DevTokenPath) -> None:
-    pipelines = commands_.add_parser(
-        "pipelines",
-        help="create, list and read pipelines through the API",
+def _command_group(commands_: Subcommands, name: str, *, help_text: str) -> Subcommands:
+    """A command whose sub-commands do the work (``pipelines …``, ``events …``)."""
+    parser = commands_.add_parser(
+        name,
+        help=help_text,
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    group = pipelines.add_subparsers(dest="pipelines_command", required=True, metavar="COMMAND")
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
+def _add_pipelines(commands_: Subcommands, dev_token_path: DevTokenPath) -> None:
+    group = _command_group(
+        commands_, "pipelines", help_text="create, list and read pipelines through the API"
+    )
     create = _leaf(
         group,
         "create",
@@ -123,13 +130,11 @@ def _add_pipelines(commands_: Subcommands, dev_token_path: DevTokenPath) -> None
 
 
 def _add_events(commands_: Subcommands, dev_token_path: DevTokenPath) -> None:
-    events = commands_.add_parser(
+    group = _command_group(
+        commands_,
         "events",
-        help="start, inspect and stop a pipeline's trigger through the API",
-        epilog=epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help_text="start, inspect and stop a pipeline's trigger through the API",
     )
-    group = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
     start = _leaf(
         group,
         "start",
