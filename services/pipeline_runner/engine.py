@@ -136,10 +136,7 @@ class Engine:
                 except StepError as error:
                     self._fail(step_id, error, report)
                     break
-                report.outputs[step_id] = output
-                report.status[step_id] = StepStatus.SUCCEEDED
-                if is_filter and not filter_passed(output):
-                    self._mark_dependents(step_id, report, StepStatus.SKIPPED)
+                if not self._succeed(step_id, output, report, is_filter=is_filter):
                     break
         except Exception as error:  # noqa: BLE001 - re-raised, grouped
             raise ExceptionGroup("a step failed unexpectedly", [error]) from None
@@ -217,10 +214,7 @@ class Engine:
         except StepError as error:
             self._fail(step_id, error, report)
             return []
-        report.outputs[step_id] = output
-        report.status[step_id] = StepStatus.SUCCEEDED
-        if isinstance(step, FilterStep) and not filter_passed(output):
-            self._mark_dependents(step_id, report, StepStatus.SKIPPED)
+        if not self._succeed(step_id, output, report, is_filter=isinstance(step, FilterStep)):
             return []
         ready: list[StepId] = []
         for dependent in self._graph.dependents[step_id]:
@@ -229,6 +223,16 @@ class Engine:
             if done and dependent not in report.status:
                 ready.append(dependent)
         return ready
+
+    def _succeed(self, step_id: StepId, output: Any, report: RunReport, *, is_filter: bool) -> bool:
+        """Record a step's output; False when it is a filter that did not pass (its dependents
+        are then skipped)."""
+        report.outputs[step_id] = output
+        report.status[step_id] = StepStatus.SUCCEEDED
+        if is_filter and not filter_passed(output):
+            self._mark_dependents(step_id, report, StepStatus.SKIPPED)
+            return False
+        return True
 
     def _fail(self, step_id: StepId, error: StepError, report: RunReport) -> None:
         error.step_id = error.step_id or step_id
